@@ -1,0 +1,628 @@
+//! The configuration file model: one struct per table of `shared/spec/config.md`.
+//!
+//! Key names are the wire names of the matching API Gateway v2 fields (camelCase). Every struct
+//! denies unknown fields so a typo is an error, not a silently ignored setting.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The client-facing WebSocket listener.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The `@connections` management API, `/health` and `/metrics`.
+    #[serde(default)]
+    pub management: ManagementConfig,
+    /// AWS identity used in ARNs and for outbound AWS calls.
+    #[serde(default)]
+    pub aws: AwsConfig,
+    /// WebSocket APIs keyed by apiId.
+    #[serde(default)]
+    pub apis: BTreeMap<String, ApiConfig>,
+    /// Callers allowed on `AWS_IAM` routes.
+    #[serde(default)]
+    pub iam: IamConfig,
+    /// API keys keyed by name.
+    #[serde(default, rename = "apiKeys")]
+    pub api_keys: BTreeMap<String, ApiKeyConfig>,
+}
+
+/// `[server]`: where clients connect.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerConfig {
+    /// Socket address of the WebSocket listener.
+    #[serde(default = "default_server_listen")]
+    pub listen: String,
+    /// `requestContext.domainName`; default: the upgrade request's Host.
+    #[serde(default)]
+    pub domain_name: Option<String>,
+    /// TLS for `wss://`.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Extension: connection-level limits of the listener itself.
+    #[serde(default)]
+    pub limits: ServerLimits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_server_listen(),
+            domain_name: None,
+            tls: None,
+            limits: ServerLimits::default(),
+        }
+    }
+}
+
+fn default_server_listen() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+
+/// `[server.tls]`: PEM certificate chain and private key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TlsConfig {
+    /// Path to the PEM certificate chain.
+    pub cert_file: String,
+    /// Path to the PEM private key.
+    pub key_file: String,
+}
+
+/// `[server.limits]` (extension): protection of the listener before any API is involved.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerLimits {
+    /// Most concurrent client connections (handshakes included); more are refused with 503.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a complete upgrade request.
+    #[serde(default = "default_handshake_timeout")]
+    pub handshake_timeout_seconds: u64,
+    /// Largest upgrade request head (request line plus headers) in bytes.
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Seconds that shutdown waits for `$disconnect` integrations before exiting.
+    #[serde(default = "default_drain_seconds")]
+    pub drain_seconds: u64,
+    /// Depth of each connection's outbound queue (pushes and two-way replies).
+    #[serde(default = "default_outbound_queue")]
+    pub outbound_queue_depth: usize,
+    /// Most integration calls in flight for one client connection.
+    #[serde(default = "default_max_inflight")]
+    pub max_inflight_per_connection: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: default_max_connections(),
+            handshake_timeout_seconds: default_handshake_timeout(),
+            max_header_bytes: default_max_header_bytes(),
+            drain_seconds: default_drain_seconds(),
+            outbound_queue_depth: default_outbound_queue(),
+            max_inflight_per_connection: default_max_inflight(),
+        }
+    }
+}
+
+fn default_max_connections() -> usize {
+    15_000
+}
+fn default_handshake_timeout() -> u64 {
+    10
+}
+fn default_max_header_bytes() -> usize {
+    16 * 1024
+}
+fn default_drain_seconds() -> u64 {
+    10
+}
+fn default_outbound_queue() -> usize {
+    64
+}
+fn default_max_inflight() -> usize {
+    16
+}
+
+/// `[management]`: the `@connections` API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManagementConfig {
+    /// Socket address of the management listener.
+    #[serde(default = "default_management_listen")]
+    pub listen: String,
+    /// `none` or `sigv4`.
+    #[serde(default)]
+    pub auth: ManagementAuth,
+    /// Key pairs accepted when `auth = "sigv4"`.
+    #[serde(default)]
+    pub credentials: Vec<AwsCredentials>,
+    /// Extension: allow `auth = "none"` on a non-loopback address.
+    #[serde(default)]
+    pub allow_unauthenticated_remote: bool,
+}
+
+impl Default for ManagementConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_management_listen(),
+            auth: ManagementAuth::None,
+            credentials: Vec::new(),
+            allow_unauthenticated_remote: false,
+        }
+    }
+}
+
+fn default_management_listen() -> String {
+    "127.0.0.1:8081".to_owned()
+}
+
+/// How management API callers authenticate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ManagementAuth {
+    /// No authentication (loopback only unless explicitly allowed).
+    #[default]
+    None,
+    /// AWS Signature Version 4, service `execute-api`.
+    Sigv4,
+}
+
+/// An AWS access key pair.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AwsCredentials {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+    /// Optional session token.
+    #[serde(default)]
+    pub session_token: Option<String>,
+}
+
+/// `[aws]`: region and account used in ARNs, and endpoint overrides.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AwsConfig {
+    /// Region used in ARNs and for outbound calls.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Account id used in ARNs.
+    #[serde(default = "default_account")]
+    pub account_id: String,
+    /// Service name → endpoint URL (e.g. `lambda = "http://127.0.0.1:3001"`).
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        Self {
+            region: default_region(),
+            account_id: default_account(),
+            endpoints: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+fn default_account() -> String {
+    "123456789012".to_owned()
+}
+
+/// `[apis.ID]`: one WebSocket API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiConfig {
+    /// Display name (default: the id).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Route selection expression, e.g. `$request.body.action`.
+    pub route_selection_expression: String,
+    /// Where the API key is read from.
+    #[serde(default)]
+    pub api_key_selection_expression: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Stages keyed by stage name.
+    #[serde(default)]
+    pub stages: BTreeMap<String, StageConfig>,
+    /// Integrations keyed by integration id.
+    #[serde(default)]
+    pub integrations: BTreeMap<String, IntegrationConfig>,
+    /// Routes keyed by route key.
+    #[serde(default)]
+    pub routes: BTreeMap<String, RouteConfig>,
+    /// Authorizers keyed by authorizer id.
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, AuthorizerConfig>,
+    /// Models keyed by model name.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelConfig>,
+}
+
+/// `[apis.ID.stages.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StageConfig {
+    /// Stage variables.
+    #[serde(default)]
+    pub stage_variables: BTreeMap<String, String>,
+    /// Stage-wide route settings.
+    #[serde(default)]
+    pub default_route_settings: RouteSettings,
+    /// Per-route settings keyed by route key.
+    #[serde(default)]
+    pub route_settings: BTreeMap<String, RouteSettings>,
+    /// Access logging.
+    #[serde(default)]
+    pub access_log_settings: Option<AccessLogSettings>,
+    /// Extension: connection limits.
+    #[serde(default)]
+    pub limits: StageLimits,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `RouteSettings` as in API Gateway.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteSettings {
+    /// Token bucket size.
+    #[serde(default)]
+    pub throttling_burst_limit: Option<u32>,
+    /// Token refill rate per second.
+    #[serde(default)]
+    pub throttling_rate_limit: Option<f64>,
+    /// `ERROR`, `INFO` or `OFF`.
+    #[serde(default)]
+    pub logging_level: Option<LoggingLevel>,
+    /// Log full request/response data.
+    #[serde(default)]
+    pub data_trace_enabled: Option<bool>,
+    /// Per-route metrics labels.
+    #[serde(default)]
+    pub detailed_metrics_enabled: Option<bool>,
+}
+
+/// Execution logging level of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LoggingLevel {
+    /// Errors only.
+    Error,
+    /// Everything.
+    Info,
+    /// Nothing.
+    Off,
+}
+
+/// `accessLogSettings`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessLogSettings {
+    /// One line with `$context.*` variables.
+    pub format: String,
+    /// `stdout` or a file path.
+    #[serde(default = "default_log_destination")]
+    pub destination: String,
+}
+
+fn default_log_destination() -> String {
+    "stdout".to_owned()
+}
+
+/// `limits` of a stage (extension); defaults are the AWS quotas.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StageLimits {
+    /// Close with 1001 after this many seconds without a data message either way.
+    #[serde(default = "default_idle")]
+    pub idle_timeout_seconds: u64,
+    /// Close with 1001 after this many seconds connected.
+    #[serde(default = "default_lifetime")]
+    pub max_connection_seconds: u64,
+    /// Largest single frame; larger closes with 1009.
+    #[serde(default = "default_max_frame")]
+    pub max_frame_bytes: usize,
+    /// Largest reassembled message; larger closes with 1009.
+    #[serde(default = "default_max_message")]
+    pub max_message_bytes: usize,
+    /// What to do with binary frames.
+    #[serde(default)]
+    pub binary_frames: BinaryFrames,
+}
+
+impl Default for StageLimits {
+    fn default() -> Self {
+        Self {
+            idle_timeout_seconds: default_idle(),
+            max_connection_seconds: default_lifetime(),
+            max_frame_bytes: default_max_frame(),
+            max_message_bytes: default_max_message(),
+            binary_frames: BinaryFrames::Reject,
+        }
+    }
+}
+
+fn default_idle() -> u64 {
+    600
+}
+fn default_lifetime() -> u64 {
+    7200
+}
+fn default_max_frame() -> usize {
+    32 * 1024
+}
+fn default_max_message() -> usize {
+    128 * 1024
+}
+
+/// Treatment of binary frames from clients.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BinaryFrames {
+    /// Close with 1003, as AWS does.
+    #[default]
+    Reject,
+    /// Deliver base64-encoded with `isBase64Encoded: true`.
+    Accept,
+}
+
+/// `[apis.ID.integrations.ID]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IntegrationConfig {
+    /// The kind of backend.
+    pub integration_type: IntegrationType,
+    /// URL or ARN; `${stageVariables.x}` allowed.
+    #[serde(default)]
+    pub integration_uri: Option<String>,
+    /// HTTP method for `HTTP`/`HTTP_PROXY`.
+    #[serde(default)]
+    pub integration_method: Option<String>,
+    /// Deadline of one call, 50–29000 ms.
+    #[serde(default = "default_timeout")]
+    pub timeout_in_millis: u64,
+    /// Target → source parameter mappings.
+    #[serde(default)]
+    pub request_parameters: BTreeMap<String, String>,
+    /// Template key → mapping template.
+    #[serde(default)]
+    pub request_templates: BTreeMap<String, String>,
+    /// Selects the request template.
+    #[serde(default)]
+    pub template_selection_expression: Option<String>,
+    /// What to do when no template matches.
+    #[serde(default)]
+    pub passthrough_behavior: Option<PassthroughBehavior>,
+    /// Binary/text conversion of the request.
+    #[serde(default)]
+    pub content_handling_strategy: Option<ContentHandlingStrategy>,
+    /// Integration responses keyed `$default` or `/regex/`.
+    #[serde(default)]
+    pub integration_responses: BTreeMap<String, IntegrationResponseConfig>,
+    /// Extension: credentials for `AWS` integrations.
+    #[serde(default)]
+    pub credentials: Option<AwsCredentials>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn default_timeout() -> u64 {
+    29_000
+}
+
+/// `integrationType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IntegrationType {
+    /// Lambda proxy.
+    AwsProxy,
+    /// AWS service (non-proxy).
+    Aws,
+    /// HTTP proxy.
+    HttpProxy,
+    /// HTTP non-proxy.
+    Http,
+    /// No backend.
+    Mock,
+}
+
+/// `passthroughBehavior`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PassthroughBehavior {
+    /// Pass the body through when no template matches.
+    WhenNoMatch,
+    /// Reject when no template matches.
+    Never,
+    /// Pass through only when no templates are defined.
+    WhenNoTemplates,
+}
+
+/// `contentHandlingStrategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContentHandlingStrategy {
+    /// Base64-decode text into binary.
+    ConvertToBinary,
+    /// Base64-encode binary into text.
+    ConvertToText,
+}
+
+/// One integration response.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IntegrationResponseConfig {
+    /// Template key → response template.
+    #[serde(default)]
+    pub response_templates: BTreeMap<String, String>,
+    /// Selects the response template.
+    #[serde(default)]
+    pub template_selection_expression: Option<String>,
+    /// Binary/text conversion of the response.
+    #[serde(default)]
+    pub content_handling_strategy: Option<ContentHandlingStrategy>,
+}
+
+/// `[apis.ID.routes.ROUTEKEY]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteConfig {
+    /// `integrations/{integrationId}`.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// `$default` makes the route two-way.
+    #[serde(default)]
+    pub route_response_selection_expression: Option<String>,
+    /// `NONE`, `AWS_IAM`, `CUSTOM`, `JWT`.
+    #[serde(default)]
+    pub authorization_type: Option<AuthorizationType>,
+    /// Authorizer for `CUSTOM`/`JWT`.
+    #[serde(default)]
+    pub authorizer_id: Option<String>,
+    /// Require an API key (`$connect` only).
+    #[serde(default)]
+    pub api_key_required: bool,
+    /// Declared request parameters (`$connect` only).
+    #[serde(default)]
+    pub request_parameters: BTreeMap<String, RouteRequestParameter>,
+    /// Selects the request model.
+    #[serde(default)]
+    pub model_selection_expression: Option<String>,
+    /// Model key → model name.
+    #[serde(default)]
+    pub request_models: BTreeMap<String, String>,
+}
+
+/// A declared route request parameter.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteRequestParameter {
+    /// Missing → 400 on `$connect`.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// `authorizationType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuthorizationType {
+    /// Open.
+    None,
+    /// SigV4-signed upgrade.
+    AwsIam,
+    /// Lambda REQUEST authorizer.
+    Custom,
+    /// Extension: JWT validation.
+    Jwt,
+}
+
+/// `[apis.ID.authorizers.ID]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthorizerConfig {
+    /// `REQUEST` or `JWT`.
+    pub authorizer_type: AuthorizerType,
+    /// Lambda ARN or http(s) URL for `REQUEST`.
+    #[serde(default)]
+    pub authorizer_uri: Option<String>,
+    /// Identity sources.
+    #[serde(default)]
+    pub identity_source: Vec<String>,
+    /// JWT settings.
+    #[serde(default)]
+    pub jwt_configuration: Option<JwtConfiguration>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Extension: cache results keyed by identity source values for this many seconds.
+    #[serde(default)]
+    pub authorizer_result_ttl_in_seconds: Option<u64>,
+}
+
+/// `authorizerType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AuthorizerType {
+    /// Lambda REQUEST authorizer.
+    Request,
+    /// Extension: JWT.
+    Jwt,
+}
+
+/// `jwtConfiguration`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JwtConfiguration {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Accepted `aud` values.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// JWKS URL.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// JWKS file.
+    #[serde(default)]
+    pub jwks_file: Option<String>,
+}
+
+/// `[apis.ID.models.NAME]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ModelConfig {
+    /// Content type (default `application/json`).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// JSON Schema draft 4 document as a string.
+    pub schema: String,
+}
+
+/// `[iam]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IamConfig {
+    /// Callers allowed to connect to `AWS_IAM` routes.
+    #[serde(default)]
+    pub principals: Vec<IamPrincipal>,
+}
+
+/// `[[iam.principals]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IamPrincipal {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+    /// Resource ARNs (IAM wildcards) this caller may connect to.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Reported as `identity.userArn`.
+    #[serde(default)]
+    pub user_arn: Option<String>,
+}
+
+/// `[apiKeys.NAME]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiKeyConfig {
+    /// The key value.
+    pub value: String,
+    /// `apiId/stageName` pairs the key is valid for.
+    #[serde(default)]
+    pub stages: Vec<String>,
+}

@@ -1,0 +1,112 @@
+//! Identifiers in the shape API Gateway uses (spec §1): 16 characters of URL-safe base64
+//! carrying 11 random bytes, ending in one `=` pad, e.g. `L0SM9cOFvHcCIhw=`.
+
+use base64::engine::general_purpose::URL_SAFE;
+use base64::Engine as _;
+use rand::RngCore as _;
+use std::fmt;
+
+/// Random bytes behind an id.
+const ID_BYTES: usize = 11;
+/// Trailing bytes a `messageId` shares with its connection's id, as observed on AWS.
+const SHARED_TAIL: usize = 5;
+
+/// A 16-character AWS-style identifier (connection, request or message id).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AwsId([u8; 16]);
+
+impl AwsId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        let mut raw = [0u8; ID_BYTES];
+        rand::rng().fill_bytes(&mut raw);
+        Self::encode(&raw)
+    }
+
+    /// A fresh `messageId` that ends like `connection_id`, as AWS's do.
+    pub fn message_id_for(connection_id: &AwsId) -> Self {
+        let mut raw = [0u8; ID_BYTES];
+        rand::rng().fill_bytes(&mut raw[..ID_BYTES - SHARED_TAIL]);
+        if let Some(tail) = connection_id.raw() {
+            raw[ID_BYTES - SHARED_TAIL..].copy_from_slice(&tail[ID_BYTES - SHARED_TAIL..]);
+        }
+        Self::encode(&raw)
+    }
+
+    /// Parses an id as it appears in a URL (already percent-decoded).
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes: [u8; 16] = text.as_bytes().try_into().ok()?;
+        let id = Self(bytes);
+        id.raw().map(|_| id)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Always ASCII: built from the base64 alphabet only.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+
+    fn encode(raw: &[u8; ID_BYTES]) -> Self {
+        let mut out = [0u8; 16];
+        // 11 bytes always encode to exactly 16 characters with padding.
+        let written = URL_SAFE.encode_slice(raw, &mut out).unwrap_or(0);
+        debug_assert_eq!(written, 16);
+        Self(out)
+    }
+
+    fn raw(&self) -> Option<[u8; ID_BYTES]> {
+        let mut raw = [0u8; ID_BYTES + 1];
+        let n = URL_SAFE.decode_slice(self.0, &mut raw).ok()?;
+        (n == ID_BYTES).then(|| {
+            let mut out = [0u8; ID_BYTES];
+            out.copy_from_slice(&raw[..ID_BYTES]);
+            out
+        })
+    }
+}
+
+impl fmt::Display for AwsId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for AwsId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AwsId({})", self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_the_aws_shape() {
+        for _ in 0..200 {
+            let id = AwsId::random();
+            let s = id.as_str();
+            assert_eq!(s.len(), 16);
+            assert!(s.ends_with('='));
+            assert!(s[..15]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert_eq!(AwsId::parse(s), Some(id));
+        }
+    }
+
+    #[test]
+    fn message_ids_share_the_connection_tail() {
+        let conn = AwsId::random();
+        let msg = AwsId::message_id_for(&conn);
+        assert_ne!(conn, msg);
+        assert_eq!(&conn.as_str()[10..], &msg.as_str()[10..]);
+    }
+
+    #[test]
+    fn parse_rejects_other_shapes() {
+        assert_eq!(AwsId::parse("short"), None);
+        assert_eq!(AwsId::parse("!!!!!!!!!!!!!!!="), None);
+        assert_eq!(AwsId::parse("AAAAAAAAAAAAAAAAAAAA"), None);
+    }
+}

@@ -1,0 +1,12 @@
+//! Pure logic of Switchboard: no sockets, no tokio.
+//!
+//! Everything that decides how the gateway behaves like Amazon API Gateway lives here, where it
+//! can be unit-tested and fuzzed: the configuration model, selection expressions, mapping
+//! templates, connection ids and the client-visible error frames.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod frames;
+pub mod ids;
+pub mod selection;
+pub mod template;
