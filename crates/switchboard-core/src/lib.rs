@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod context;
 pub mod frames;
 pub mod ids;
+pub mod mapping;
 pub mod selection;
 pub mod template;

@@ -27,6 +27,11 @@ impl SelectionExpression {
         })
     }
 
+    /// The value when the expression has no variables.
+    pub fn static_value(&self) -> Option<&str> {
+        Some(self.source.strip_prefix('\\').unwrap_or(&self.source))
+    }
+
     /// Route selection over a message: `None` when the message is not JSON (→ `$default`).
     pub fn select_route<'a>(&self, _body: &'a str) -> Option<Cow<'a, str>> {
         None

@@ -1,1 +1,17 @@
+//! Switchboard's data plane: the WebSocket listener, the `$connect` handshake, one task per
+//! connection, route dispatch to integrations, and the connection directory that pushes and
+//! the management API talk to.
 #![forbid(unsafe_code)]
+
+pub mod connection;
+pub mod directory;
+pub mod dispatch;
+pub mod error;
+pub mod handshake;
+pub mod integrations;
+pub mod listener;
+pub mod runtime;
+pub mod server;
+pub mod tls;
+
+pub use server::{Gateway, GatewayHandle};

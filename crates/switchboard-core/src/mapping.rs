@@ -1,0 +1,248 @@
+//! Non-proxy mapping (spec §2.4, §5): choosing the request template, the integration response
+//! and the response template. Rendering itself lives in [`crate::template`].
+
+use crate::config::{IntegrationResponseConfig, PassthroughBehavior};
+use crate::selection::{SelectionError, SelectionExpression};
+use crate::template::{Template, TemplateError};
+use regex::Regex;
+use std::collections::BTreeMap;
+
+/// The key that names the catch-all template, integration response or route.
+pub const DEFAULT_KEY: &str = "$default";
+
+/// Why a mapping definition does not compile.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// A template does not parse.
+    #[error("template {key}: {source}")]
+    Template {
+        /// Template key.
+        key: String,
+        /// The template's own error.
+        source: TemplateError,
+    },
+    /// A selection expression does not parse.
+    #[error("selection expression: {0}")]
+    Selection(#[from] SelectionError),
+    /// An integration response key is neither `$default` nor `/regex/`.
+    #[error("integration response key {0:?} must be $default or /regex/")]
+    ResponseKey(String),
+    /// A `/regex/` key does not compile.
+    #[error("integration response key {key}: {message}")]
+    Regex {
+        /// The key.
+        key: String,
+        /// The regex engine's message.
+        message: String,
+    },
+}
+
+/// Request templates with their selection expression and passthrough behaviour.
+#[derive(Debug, Clone)]
+pub struct RequestTemplates {
+    templates: BTreeMap<String, Template>,
+    selection: SelectionExpression,
+    passthrough: PassthroughBehavior,
+}
+
+/// What to send to the backend for one request.
+#[derive(Debug)]
+pub enum RequestMapping<'t> {
+    /// Render this template.
+    Template(&'t Template),
+    /// Send the message unchanged.
+    Passthrough,
+    /// No template matched and passthrough is not allowed (AWS: 415).
+    Rejected,
+}
+
+impl RequestTemplates {
+    /// Compiles the request side of an integration.
+    pub fn compile(
+        templates: &BTreeMap<String, String>,
+        selection: Option<&str>,
+        passthrough: Option<PassthroughBehavior>,
+    ) -> Result<Self, MappingError> {
+        Ok(Self {
+            templates: compile_templates(templates)?,
+            selection: SelectionExpression::parse(selection.unwrap_or("\\$default"))?,
+            passthrough: passthrough.unwrap_or(PassthroughBehavior::WhenNoMatch),
+        })
+    }
+
+    /// Chooses the template for a message (spec §2.4: falls back to the `$default` template).
+    pub fn select(&self, body: &str) -> RequestMapping<'_> {
+        let key = match self.selection.static_value() {
+            Some(key) => std::borrow::Cow::Borrowed(key),
+            None => self.selection.select_route(body).unwrap_or_default(),
+        };
+        if let Some(t) = self
+            .templates
+            .get(key.as_ref())
+            .or_else(|| self.templates.get(DEFAULT_KEY))
+        {
+            return RequestMapping::Template(t);
+        }
+        match self.passthrough {
+            PassthroughBehavior::WhenNoMatch => RequestMapping::Passthrough,
+            PassthroughBehavior::WhenNoTemplates if self.templates.is_empty() => {
+                RequestMapping::Passthrough
+            }
+            _ => RequestMapping::Rejected,
+        }
+    }
+}
+
+/// One integration response: its templates and their selection expression.
+#[derive(Debug, Clone)]
+pub struct IntegrationResponse {
+    templates: BTreeMap<String, Template>,
+    selection: Option<SelectionExpression>,
+}
+
+impl IntegrationResponse {
+    /// The response template for this reply; `None` means pass the body through.
+    pub fn template(&self, status: u16) -> Option<&Template> {
+        let key = match &self.selection {
+            None => std::borrow::Cow::Borrowed(DEFAULT_KEY),
+            Some(sel) => match sel.static_value() {
+                Some(k) => std::borrow::Cow::Borrowed(k),
+                None => std::borrow::Cow::Owned(status.to_string()),
+            },
+        };
+        self.templates
+            .get(key.as_ref())
+            .or_else(|| self.templates.get(DEFAULT_KEY))
+    }
+}
+
+/// Integration responses keyed `$default` or `/regex/` (spec §5).
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationResponses {
+    patterns: Vec<(Regex, IntegrationResponse)>,
+    default: Option<IntegrationResponse>,
+}
+
+impl IntegrationResponses {
+    /// Compiles the integration responses of an integration.
+    pub fn compile(
+        responses: &BTreeMap<String, IntegrationResponseConfig>,
+    ) -> Result<Self, MappingError> {
+        let mut out = Self::default();
+        for (key, cfg) in responses {
+            let response = IntegrationResponse {
+                templates: compile_templates(&cfg.response_templates)?,
+                selection: cfg
+                    .template_selection_expression
+                    .as_deref()
+                    .map(SelectionExpression::parse)
+                    .transpose()?,
+            };
+            if key == DEFAULT_KEY {
+                out.default = Some(response);
+            } else if let Some(pattern) = key
+                .strip_prefix('/')
+                .and_then(|k| k.strip_suffix('/'))
+                .filter(|p| !p.is_empty())
+            {
+                // Anchored: the pattern must match the whole selector, as API Gateway's do.
+                let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+                    MappingError::Regex {
+                        key: key.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+                out.patterns.push((regex, response));
+            } else {
+                return Err(MappingError::ResponseKey(key.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// True when no integration response is configured.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty() && self.default.is_none()
+    }
+
+    /// The response whose key matches `selector` (a status code, or a Lambda `errorMessage`),
+    /// else `$default`. Patterns are tried in key order.
+    pub fn select(&self, selector: &str) -> Option<&IntegrationResponse> {
+        self.patterns
+            .iter()
+            .find(|(re, _)| re.is_match(selector))
+            .map(|(_, r)| r)
+            .or(self.default.as_ref())
+    }
+}
+
+fn compile_templates(
+    templates: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Template>, MappingError> {
+    templates
+        .iter()
+        .map(|(key, src)| {
+            Template::parse(src)
+                .map(|t| (key.clone(), t))
+                .map_err(|source| MappingError::Template {
+                    key: key.clone(),
+                    source,
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn responses(keys: &[&str]) -> IntegrationResponses {
+        let map = keys
+            .iter()
+            .map(|k| {
+                let mut cfg = IntegrationResponseConfig::default();
+                cfg.response_templates
+                    .insert(DEFAULT_KEY.into(), (*k).to_owned());
+                ((*k).to_owned(), cfg)
+            })
+            .collect();
+        IntegrationResponses::compile(&map).expect("compiles")
+    }
+
+    fn chosen(r: &IntegrationResponses, sel: &str) -> Option<String> {
+        r.select(sel)
+            .and_then(|r| r.templates.get(DEFAULT_KEY))
+            .map(|_| {
+                r.select(sel)
+                    .map(|x| format!("{:?}", x.templates.keys().collect::<Vec<_>>()))
+                    .unwrap_or_default()
+            })
+    }
+
+    #[test]
+    fn regex_keys_match_whole_status_and_fall_back_to_default() {
+        let r = responses(&["$default", "/4\\d{2}/"]);
+        assert!(r.select("404").is_some());
+        assert!(chosen(&r, "200").is_some());
+        let only_regex = responses(&["/4\\d{2}/"]);
+        assert!(only_regex.select("404").is_some());
+        assert!(only_regex.select("1404").is_none(), "anchored");
+        assert!(only_regex.select("200").is_none());
+    }
+
+    #[test]
+    fn bad_keys_are_errors() {
+        let mut map = BTreeMap::new();
+        map.insert("oops".to_owned(), IntegrationResponseConfig::default());
+        assert!(matches!(
+            IntegrationResponses::compile(&map),
+            Err(MappingError::ResponseKey(_))
+        ));
+        let mut map = BTreeMap::new();
+        map.insert("/(/".to_owned(), IntegrationResponseConfig::default());
+        assert!(matches!(
+            IntegrationResponses::compile(&map),
+            Err(MappingError::Regex { .. })
+        ));
+    }
+}

@@ -1,0 +1,226 @@
+//! One task per connection (architecture §2): a loop over one `select!` on inbound frames, the
+//! bounded outbound queue, the idle and lifetime timers, and the close signal. It never awaits
+//! a backend itself; `$disconnect` fires exactly once when the loop ends.
+
+use crate::directory::{CloseCause, ConnectionShared, Outbound};
+use crate::dispatch::{self, Inbound};
+use crate::runtime::Stage;
+use crate::server::GatewayState;
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_core::config::BinaryFrames;
+use switchboard_core::context::DisconnectStatus;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::time::{sleep, Instant};
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+/// Read buffer per connection: small, because idle connections dominate memory (stack.md).
+const READ_BUFFER: usize = 2048;
+/// How long a server-initiated close waits for the client's close reply.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Reason AWS gives for a client close frame without a status (spec §3.3).
+pub const NO_STATUS_REASON: &str = "Client-side close frame status not set";
+/// Reason for idle, lifetime and shutdown closes (spec §3.4).
+pub const GOING_AWAY: &str = "Going away";
+
+/// Everything a connection task needs.
+pub struct ConnectionTask {
+    /// Gateway-wide state.
+    pub state: Arc<GatewayState>,
+    /// This connection's shared state (also in the directory).
+    pub shared: Arc<ConnectionShared>,
+    /// The stage it connected to, as configured at connect time.
+    pub stage: Arc<Stage>,
+    /// A sender into its own queue, for integration tasks' two-way replies.
+    pub outbound_tx: mpsc::Sender<Outbound>,
+    /// Its outbound queue.
+    pub outbound_rx: mpsc::Receiver<Outbound>,
+    /// Most integration calls in flight at once.
+    pub max_inflight: usize,
+}
+
+/// How the loop ended.
+enum Ending {
+    /// The client sent a close frame.
+    ClientClosed(DisconnectStatus),
+    /// We close with this code and reason.
+    ServerCloses(u16, &'static str),
+    /// The socket died without a close handshake.
+    Lost,
+}
+
+impl ConnectionTask {
+    /// Waits for the upgrade, then serves the connection until it ends.
+    pub async fn run(self, on_upgrade: OnUpgrade) {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let limits = &self.stage.limits;
+                let config = WebSocketConfig::default()
+                    .read_buffer_size(READ_BUFFER)
+                    .write_buffer_size(0)
+                    .max_frame_size(Some(limits.max_frame_bytes))
+                    .max_message_size(Some(limits.max_message_bytes));
+                let ws =
+                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                        .await;
+                self.serve(ws).await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "upgrade failed after 101");
+                self.finish(lost()).await;
+            }
+        }
+    }
+
+    /// Serves an established WebSocket (generic so tests can use any stream).
+    pub async fn serve<S>(mut self, mut ws: WebSocketStream<S>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let limits = self.stage.limits.clone();
+        let idle = Duration::from_secs(limits.idle_timeout_seconds);
+        let idle_timer = sleep(idle);
+        let lifetime = sleep(Duration::from_secs(limits.max_connection_seconds));
+        tokio::pin!(idle_timer, lifetime);
+        let inflight = Arc::new(Semaphore::new(self.max_inflight));
+        let mut permit: Option<OwnedSemaphorePermit> = None;
+        let close = self.shared.close.clone();
+
+        let ending = loop {
+            tokio::select! {
+                biased;
+                _ = close.cancelled() => {
+                    break match self.shared.close_cause() {
+                        CloseCause::Deleted => Ending::ServerCloses(1000, ""),
+                        _ => Ending::ServerCloses(1001, GOING_AWAY),
+                    };
+                }
+                Some(out) = self.outbound_rx.recv() => {
+                    if ws.send(outbound_message(out)).await.is_err() {
+                        break Ending::Lost;
+                    }
+                    idle_timer.as_mut().reset(Instant::now() + idle);
+                }
+                _ = &mut lifetime => break Ending::ServerCloses(1001, GOING_AWAY),
+                _ = &mut idle_timer => break Ending::ServerCloses(1001, GOING_AWAY),
+                p = Arc::clone(&inflight).acquire_owned(), if permit.is_none() => {
+                    permit = p.ok();
+                }
+                frame = ws.next(), if permit.is_some() => {
+                    let inbound = match frame {
+                        Some(Ok(Message::Text(text))) => Inbound::Text(text),
+                        Some(Ok(Message::Binary(bytes))) => match limits.binary_frames {
+                            BinaryFrames::Accept => Inbound::Binary(bytes),
+                            BinaryFrames::Reject => {
+                                break Ending::ServerCloses(1003, "Binary frames are not supported");
+                            }
+                        },
+                        // tungstenite answers pings itself; control frames do not reset the
+                        // idle timer (UNCONFIRMED on AWS, spec §3.4).
+                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                        Some(Ok(Message::Close(frame))) => break Ending::ClientClosed(client_status(frame)),
+                        Some(Err(e)) => break ending_for_error(e),
+                        None => break Ending::Lost,
+                    };
+                    self.shared.touch();
+                    idle_timer.as_mut().reset(Instant::now() + idle);
+                    let Some(p) = permit.take() else { continue };
+                    if let Some(reply) = dispatch::message(&self, inbound, p).await {
+                        if ws.send(outbound_message(reply)).await.is_err() {
+                            break Ending::Lost;
+                        }
+                    }
+                }
+            }
+        };
+
+        let status = match ending {
+            Ending::ClientClosed(status) => {
+                // tungstenite queued the close reply; push it out.
+                let _ = ws.flush().await;
+                status
+            }
+            Ending::ServerCloses(code, reason) => {
+                let frame = CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                };
+                let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                    if ws.close(Some(frame)).await.is_ok() {
+                        while let Some(Ok(_)) = ws.next().await {}
+                    }
+                })
+                .await;
+                DisconnectStatus {
+                    code,
+                    reason: reason.to_owned(),
+                }
+            }
+            Ending::Lost => lost(),
+        };
+        drop(ws);
+        self.finish(status).await;
+    }
+
+    /// The socket is gone: unreachable from now on, then `$disconnect` (spec §3.3).
+    async fn finish(self, status: DisconnectStatus) {
+        let id = self.shared.info.connection_id;
+        self.state.directory.unregister(&id);
+        tracing::debug!(connection_id = %id, code = status.code, "connection closed");
+        dispatch::disconnect(&self.state, &self.shared, &self.stage, status).await;
+    }
+
+    /// The connection's own state, for dispatch.
+    pub fn shared(&self) -> &Arc<ConnectionShared> {
+        &self.shared
+    }
+}
+
+fn outbound_message(out: Outbound) -> Message {
+    match out {
+        Outbound::Text(t) => Message::Text(t),
+        Outbound::Binary(b) => Message::Binary(b),
+    }
+}
+
+fn client_status(frame: Option<CloseFrame>) -> DisconnectStatus {
+    match frame {
+        Some(f) => DisconnectStatus {
+            code: u16::from(f.code),
+            reason: f.reason.to_string(),
+        },
+        None => DisconnectStatus {
+            code: 1005,
+            reason: NO_STATUS_REASON.to_owned(),
+        },
+    }
+}
+
+fn lost() -> DisconnectStatus {
+    DisconnectStatus {
+        code: 1006,
+        reason: String::new(),
+    }
+}
+
+fn ending_for_error(e: WsError) -> Ending {
+    match e {
+        // Frame over maxFrameBytes or message over maxMessageBytes (spec §3.2).
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
+            Ending::ServerCloses(1009, "Message too big")
+        }
+        WsError::Utf8(_) => Ending::ServerCloses(1007, "Invalid UTF-8"),
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Ending::Lost,
+        WsError::Protocol(_) => Ending::ServerCloses(1002, "Protocol error"),
+        _ => Ending::Lost,
+    }
+}

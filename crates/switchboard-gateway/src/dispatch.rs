@@ -1,0 +1,136 @@
+//! From a client message to an integration and back (spec §2.3, §5, §6): select the route,
+//! invoke its integration, and answer with the reply (two-way) or an error frame.
+
+use crate::connection::ConnectionTask;
+use crate::directory::{ConnectionShared, Outbound};
+use crate::integrations::{IntegrationReply, Invocation};
+use crate::error::IntegrationError;
+use crate::runtime::{Route, Stage};
+use crate::server::GatewayState;
+use base64::Engine as _;
+use bytes::Bytes;
+use std::sync::Arc;
+use switchboard_core::context::{DisconnectStatus, EventType, RequestContext};
+use switchboard_core::frames;
+use switchboard_core::ids::AwsId;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// A data message from the client.
+pub enum Inbound {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message (only with `binaryFrames = "accept"`).
+    Binary(Bytes),
+}
+
+/// Handles one client message. Inline integrations (MOCK) answer here and the reply is
+/// returned for the connection task to write; others run in their own task, holding `permit`,
+/// and answer through the outbound queue.
+pub async fn message(
+    task: &ConnectionTask,
+    inbound: Inbound,
+    permit: OwnedSemaphorePermit,
+) -> Option<Outbound> {
+    let shared = task.shared();
+    let info = &shared.info;
+    let runtime = task.state.runtime.load();
+    // Its API was removed by a reload; the reload is closing this connection.
+    let api = runtime.apis.get(&info.api_id)?;
+    let body: Utf8Bytes = match inbound {
+        Inbound::Text(text) => text,
+        // Delivered base64-encoded, as `binaryFrames = "accept"` promises (config.md).
+        Inbound::Binary(bytes) => base64::engine::general_purpose::STANDARD
+            .encode(&bytes)
+            .into(),
+    };
+    let key = api.route_selection.select_route(body.as_str());
+    let Some(route) = api.route_for(key.as_deref()) else {
+        let frame = frames::forbidden(info.connection_id.as_str(), AwsId::random().as_str());
+        return Some(Outbound::Text(frame.into()));
+    };
+    let stage = api.stages.get(&info.stage).unwrap_or(&task.stage);
+    if route.integration.is_inline() {
+        let ctx = RequestContext::new(info, EventType::Message, &route.key);
+        let inv = Invocation {
+            ctx: &ctx,
+            body: body.as_str(),
+            stage,
+        };
+        let result = route.integration.invoke(&inv).await;
+        drop(permit);
+        return reply(route, &ctx, result);
+    }
+    let (shared, route, stage) = (Arc::clone(shared), Arc::clone(route), Arc::clone(stage));
+    let tx = task.outbound_tx.clone();
+    tokio::spawn(async move {
+        let ctx = RequestContext::new(&shared.info, EventType::Message, &route.key);
+        let inv = Invocation {
+            ctx: &ctx,
+            body: body.as_str(),
+            stage: &stage,
+        };
+        let result = route.integration.invoke(&inv).await;
+        drop(permit);
+        if let Some(out) = reply(&route, &ctx, result) {
+            // Waits for room: a reply is never dropped because the client reads slowly.
+            let _ = tx.send(out).await;
+        }
+    });
+    None
+}
+
+/// The message a result sends to the client: the body on two-way routes, the
+/// `Internal server error` frame on any failure, even on one-way routes (spec §4.2).
+fn reply(
+    route: &Route,
+    ctx: &RequestContext<'_>,
+    result: Result<IntegrationReply, IntegrationError>,
+) -> Option<Outbound> {
+    match result {
+        Ok(reply) if route.two_way => reply.body.map(|b| Outbound::Text(b.into())),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(
+                connection_id = %ctx.connection.connection_id,
+                request_id = %ctx.request_id,
+                route = %route.key,
+                fault = ?e.fault(),
+                error = %e,
+                "integration failed"
+            );
+            let frame = frames::internal_server_error(
+                ctx.connection.connection_id.as_str(),
+                ctx.request_id.as_str(),
+            );
+            Some(Outbound::Text(frame.into()))
+        }
+    }
+}
+
+/// Runs the `$disconnect` route, if any; its result is ignored (spec §3.3).
+pub async fn disconnect(
+    state: &GatewayState,
+    shared: &ConnectionShared,
+    stage: &Arc<Stage>,
+    status: DisconnectStatus,
+) {
+    let runtime = state.runtime.load_full();
+    let Some(api) = runtime.apis.get(&shared.info.api_id) else {
+        return;
+    };
+    let Some(route) = api.routes.get("$disconnect") else {
+        return;
+    };
+    let stage = api.stages.get(&shared.info.stage).unwrap_or(stage);
+    let mut ctx = RequestContext::new(&shared.info, EventType::Disconnect, &route.key);
+    ctx.disconnect = Some(&status);
+    let inv = Invocation {
+        ctx: &ctx,
+        body: "",
+        stage,
+    };
+    if let Err(e) = route.integration.invoke(&inv).await {
+        tracing::debug!(connection_id = %shared.info.connection_id, error = %e, "$disconnect integration failed");
+    }
+}

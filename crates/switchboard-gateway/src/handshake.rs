@@ -1,0 +1,198 @@
+//! The upgrade request (spec §3.1): resolve API and stage, run `$connect` while the client
+//! waits, and only then answer `101 Switching Protocols` — or refuse with the status the
+//! integration chose.
+
+use crate::connection::ConnectionTask;
+use crate::directory::{ConnectionHandle, ConnectionShared};
+use crate::error::Fault;
+use crate::integrations::Invocation;
+use crate::server::GatewayState;
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use switchboard_core::context::{now_millis, ConnectionInfo, EventType, RequestContext};
+use switchboard_core::ids::AwsId;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+/// API Gateway's URL length quota (spec §9).
+const MAX_URL_LENGTH: usize = 4096;
+
+type HttpResponse = Response<Full<Bytes>>;
+
+/// Answers one HTTP request on the client listener.
+pub async fn handle(
+    state: Arc<GatewayState>,
+    peer: SocketAddr,
+    slot: Arc<OwnedSemaphorePermit>,
+    mut req: Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    if req.uri().to_string().len() > MAX_URL_LENGTH {
+        return Ok(refusal(StatusCode::URI_TOO_LONG));
+    }
+    let runtime = state.runtime.load_full();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let Some((api, stage_name)) = runtime.resolve(host, req.uri().path()) else {
+        return Ok(refusal(StatusCode::NOT_FOUND));
+    };
+    let Some(stage) = api.stages.get(stage_name) else {
+        return Ok(refusal(StatusCode::NOT_FOUND));
+    };
+    let key = match upgrade_key(&req) {
+        Ok(key) => key,
+        Err(status) => return Ok(upgrade_required(status)),
+    };
+    if state.shutdown.is_cancelled() {
+        return Ok(refusal(StatusCode::SERVICE_UNAVAILABLE));
+    }
+
+    let info = ConnectionInfo {
+        connection_id: AwsId::random(),
+        connected_at: now_millis(),
+        api_id: api.id.clone(),
+        stage: stage.name.clone(),
+        domain_name: runtime
+            .server
+            .domain_name
+            .clone()
+            .or_else(|| host.map(str::to_owned))
+            .unwrap_or_default(),
+        source_ip: peer.ip(),
+        user_agent: header_text(req.headers(), header::USER_AGENT),
+    };
+
+    // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
+    let mut subprotocol = None;
+    if let Some(route) = api.routes.get("$connect") {
+        let ctx = RequestContext::new(&info, EventType::Connect, &route.key);
+        let inv = Invocation {
+            ctx: &ctx,
+            body: "",
+            stage,
+        };
+        match route.integration.invoke(&inv).await {
+            Ok(reply) if (200..300).contains(&reply.status) => subprotocol = reply.subprotocol,
+            Ok(reply) => {
+                tracing::debug!(status = reply.status, "$connect refused the connection");
+                let status = StatusCode::from_u16(reply.status)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return Ok(refusal(status));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, api = %api.id, "$connect integration failed");
+                // A failed Lambda invocation refuses with 502 (spec §3.1); our own faults 500.
+                let status = match e.fault() {
+                    Fault::Backend => StatusCode::BAD_GATEWAY,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                return Ok(refusal(status));
+            }
+        }
+    }
+
+    // Reachable from now on: a push made right after `$connect` succeeded is queued, not lost.
+    let limits = runtime.server.limits.clone();
+    let (tx, rx) = mpsc::channel(limits.outbound_queue_depth.max(1));
+    let shared = Arc::new(ConnectionShared::new(info));
+    state.directory.register(ConnectionHandle {
+        shared: Arc::clone(&shared),
+        outbound: tx.clone(),
+    });
+    let task = ConnectionTask {
+        state: Arc::clone(&state),
+        shared,
+        stage: Arc::clone(stage),
+        outbound_tx: tx,
+        outbound_rx: rx,
+        max_inflight: limits.max_inflight_per_connection.max(1),
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    state.tasks.spawn(async move {
+        let _slot = slot;
+        task.run(on_upgrade).await;
+    });
+
+    let mut response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, derive_accept_key(key.as_bytes()));
+    // Only a protocol the `$connect` result names goes back (spec §3.1).
+    if let Some(p) = subprotocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
+        response = response.header(header::SEC_WEBSOCKET_PROTOCOL, p);
+    }
+    Ok(response
+        .body(Full::default())
+        .unwrap_or_else(|_| refusal(StatusCode::INTERNAL_SERVER_ERROR)))
+}
+
+/// Checks the RFC 6455 upgrade headers; returns the client's key.
+fn upgrade_key(req: &Request<Incoming>) -> Result<String, StatusCode> {
+    let headers = req.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+                .unwrap_or(false)
+        })
+    };
+    if req.method() != http::Method::GET
+        || !has_token(header::UPGRADE, "websocket")
+        || !has_token(header::CONNECTION, "upgrade")
+    {
+        return Err(StatusCode::UPGRADE_REQUIRED);
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        return Err(StatusCode::UPGRADE_REQUIRED);
+    }
+    header_text(headers, header::SEC_WEBSOCKET_KEY)
+        .filter(|k| k.len() == 24)
+        .ok_or(StatusCode::BAD_REQUEST)
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A refused upgrade: the status and a `{"message": …}` body in API Gateway's style (the
+/// exact bodies are UNCONFIRMED, spec §3.1).
+fn refusal(status: StatusCode) -> HttpResponse {
+    let message = match status.as_u16() {
+        500 | 502 => "Internal server error",
+        other => StatusCode::from_u16(other)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error"),
+    };
+    let body = serde_json::json!({ "message": message }).to_string();
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+/// 426 (plain GET to a stage, spec §1) or 400, telling the client which version we speak.
+fn upgrade_required(status: StatusCode) -> HttpResponse {
+    let mut response = refusal(status);
+    if status == StatusCode::UPGRADE_REQUIRED {
+        let headers = response.headers_mut();
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    }
+    response
+}

@@ -1,0 +1,100 @@
+//! MOCK integrations (spec §4.5): the request template's `statusCode` is the status; the
+//! selected integration response's template is the reply.
+
+use super::{IntegrationReply, Invocation};
+use crate::error::{BuildError, IntegrationError};
+use switchboard_core::config::IntegrationConfig;
+use switchboard_core::mapping::{IntegrationResponses, RequestMapping, RequestTemplates};
+use switchboard_core::template::TemplateContext;
+
+/// A compiled MOCK integration.
+#[derive(Debug)]
+pub struct MockIntegration {
+    request: RequestTemplates,
+    responses: IntegrationResponses,
+}
+
+impl MockIntegration {
+    /// Compiles the templates of a MOCK integration.
+    pub fn build(path: &str, cfg: &IntegrationConfig) -> Result<Self, BuildError> {
+        let err = |source| BuildError::Mapping {
+            path: path.to_owned(),
+            source,
+        };
+        Ok(Self {
+            request: RequestTemplates::compile(
+                &cfg.request_templates,
+                cfg.template_selection_expression.as_deref(),
+                cfg.passthrough_behavior,
+            )
+            .map_err(err)?,
+            responses: IntegrationResponses::compile(&cfg.integration_responses).map_err(err)?,
+        })
+    }
+
+    /// Runs the templates; no I/O.
+    pub fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
+        let tctx = TemplateContext {
+            body: inv.body,
+            context: inv.ctx,
+            stage_variables: &inv.stage.variables,
+        };
+        let status = match self.request.select(inv.body) {
+            RequestMapping::Template(t) => status_of(&t.render(&tctx)?),
+            RequestMapping::Passthrough => DEFAULT_STATUS,
+            RequestMapping::Rejected => return Err(IntegrationError::Unmapped),
+        };
+        // For MOCK, `$input` in response templates is the client's message: there is no
+        // backend body, and this is what lets a MOCK route echo (config.md example).
+        let body = match self
+            .responses
+            .select(&status.to_string())
+            .and_then(|r| r.template(status))
+        {
+            Some(t) => Some(t.render(&tctx)?),
+            None => None,
+        };
+        Ok(IntegrationReply {
+            status,
+            subprotocol: None,
+            body,
+        })
+    }
+}
+
+/// Status when the request template gives none (spec §4.5: UNCONFIRMED, assume 200).
+const DEFAULT_STATUS: u16 = 200;
+
+/// `statusCode` of a rendered MOCK request template, e.g. `{"statusCode": 403}`.
+fn status_of(rendered: &str) -> u16 {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        #[serde(rename = "statusCode")]
+        status_code: Option<serde_json::Value>,
+    }
+    serde_json::from_str::<Status>(rendered)
+        .ok()
+        .and_then(|s| s.status_code)
+        .and_then(|v| match v {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        })
+        .and_then(|n| u16::try_from(n).ok())
+        .filter(|n| (100..=599).contains(n))
+        .unwrap_or(DEFAULT_STATUS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_of;
+
+    #[test]
+    fn status_comes_from_the_template_output() {
+        assert_eq!(status_of(r#"{"statusCode": 403}"#), 403);
+        assert_eq!(status_of(r#"{"statusCode": "201"}"#), 201);
+        assert_eq!(status_of("not json"), 200);
+        assert_eq!(status_of(r#"{"statusCode": 99999}"#), 200);
+        assert_eq!(status_of("{}"), 200);
+    }
+}

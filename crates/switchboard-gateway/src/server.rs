@@ -1,0 +1,156 @@
+//! Starting, reloading and stopping a gateway: the shared state every task sees.
+
+use crate::directory::{CloseCause, ConnectionDirectory, LocalDirectory};
+use crate::error::BuildError;
+use crate::listener;
+use crate::runtime::Runtime;
+use arc_swap::ArcSwap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_core::config::Config;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// State shared by the listener, every connection task and the management API.
+pub struct GatewayState {
+    /// The compiled configuration; replaced whole on reload.
+    pub runtime: ArcSwap<Runtime>,
+    /// Live connections by id.
+    pub directory: Arc<dyn ConnectionDirectory>,
+    /// Connection and `$disconnect` tasks, awaited on shutdown.
+    pub tasks: TaskTracker,
+    /// Cancelled when the gateway starts shutting down.
+    pub shutdown: CancellationToken,
+}
+
+/// Why a gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration cannot be served.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// A listen address is invalid or taken.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// TLS could not be set up.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+/// Entry point: `Gateway::start(config).await`.
+pub struct Gateway;
+
+/// A running gateway.
+pub struct GatewayHandle {
+    /// The shared state.
+    pub state: Arc<GatewayState>,
+    /// Where the WebSocket listener is bound.
+    pub ws_addr: SocketAddr,
+    /// Whether the listener speaks TLS.
+    pub tls: bool,
+    accept_loop: tokio::task::JoinHandle<()>,
+}
+
+impl Gateway {
+    /// Compiles `config`, binds the listener and starts accepting.
+    pub async fn start(config: Config) -> Result<GatewayHandle, StartError> {
+        let runtime = Runtime::build(config)?;
+        let server = runtime.server.clone();
+        let acceptor = server.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+        let listener = bind(&server.listen)?;
+        let ws_addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: server.listen.clone(),
+            source,
+        })?;
+        let state = Arc::new(GatewayState {
+            runtime: ArcSwap::from_pointee(runtime),
+            directory: Arc::new(LocalDirectory::new()),
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+        });
+        let tls = acceptor.is_some();
+        let accept_loop = tokio::spawn(listener::accept_loop(
+            Arc::clone(&state),
+            listener,
+            acceptor,
+            server.limits.clone(),
+        ));
+        Ok(GatewayHandle {
+            state,
+            ws_addr,
+            tls,
+            accept_loop,
+        })
+    }
+}
+
+impl GatewayHandle {
+    /// The client URL of a stage, e.g. `ws://127.0.0.1:8080/chat/dev`.
+    pub fn url(&self, api: &str, stage: &str) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}/{api}/{stage}", self.ws_addr)
+    }
+
+    /// Applies a new configuration: routes and integrations change for the next message;
+    /// connections whose API or stage no longer exists are closed with 1001.
+    pub fn reload(&self, config: Config) -> Result<(), BuildError> {
+        let runtime = Runtime::build(config)?;
+        let closed = self.state.directory.close_where(
+            &|info| {
+                runtime
+                    .apis
+                    .get(&info.api_id)
+                    .is_none_or(|api| !api.stages.contains_key(&info.stage))
+            },
+            CloseCause::GoingAway,
+        );
+        self.state.runtime.store(Arc::new(runtime));
+        tracing::info!(closed, "configuration reloaded");
+        Ok(())
+    }
+
+    /// Stops accepting, closes every connection with 1001, waits up to `drain` for the
+    /// connection tasks and their `$disconnect` integrations. Returns false on a timeout.
+    pub async fn shutdown(self, drain: Duration) -> bool {
+        self.state.shutdown.cancel();
+        self.accept_loop.abort();
+        self.state
+            .directory
+            .close_where(&|_| true, CloseCause::GoingAway);
+        self.state.tasks.close();
+        tokio::time::timeout(drain, self.state.tasks.wait())
+            .await
+            .is_ok()
+    }
+}
+
+/// Binds with a large backlog: the default 128 drops connection bursts (stack.md).
+fn bind(addr: &str) -> Result<TcpListener, StartError> {
+    let err = |source| StartError::Listen {
+        addr: addr.to_owned(),
+        source,
+    };
+    let sock_addr: SocketAddr = addr.parse().map_err(|e| {
+        err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{e}"),
+        ))
+    })?;
+    let socket = if sock_addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(err)?;
+    socket.set_reuseaddr(true).map_err(err)?;
+    socket.set_nodelay(true).map_err(err)?;
+    socket.bind(sock_addr).map_err(err)?;
+    socket.listen(4096).map_err(err)
+}
