@@ -1,1 +1,34 @@
+//! Test support for Switchboard: the real gateway started in-process on port 0, real WebSocket
+//! clients, and helpers that wait for conditions instead of sleeping.
 #![forbid(unsafe_code)]
+
+mod client;
+mod gateway;
+
+pub use client::{ConnectError, WsClient};
+pub use gateway::TestGateway;
+
+use std::future::Future;
+use std::time::Duration;
+
+/// How long a test waits for something that should happen promptly. Generous on purpose: it
+/// only bounds a hung test, it never decides a result.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Polls `check` until it returns `Some`, or panics after [`PATIENCE`] with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("gave up waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,96 @@
+//! The gateway under test.
+
+use crate::client::{ConnectError, WsClient};
+use switchboard_core::config::Config;
+use switchboard_gateway::{Gateway, GatewayHandle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A gateway running in this process on free ports.
+pub struct TestGateway {
+    /// The running gateway.
+    pub handle: GatewayHandle,
+}
+
+impl TestGateway {
+    /// Starts a gateway from TOML text; listen addresses are replaced by `127.0.0.1:0`.
+    pub async fn start(toml: &str) -> Self {
+        let mut config = Config::from_toml_str(toml, "test.toml")
+            .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
+        config.server.listen = "127.0.0.1:0".into();
+        config.management.listen = "127.0.0.1:0".into();
+        Self::start_config(config).await
+    }
+
+    /// Starts a gateway from a configuration as it is.
+    pub async fn start_config(config: Config) -> Self {
+        let handle = Gateway::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("gateway did not start: {e}"));
+        Self { handle }
+    }
+
+    /// `ws://127.0.0.1:{port}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.handle.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{path}", self.handle.ws_addr)
+    }
+
+    /// Connects a client to `path` (e.g. `/chat/dev`), panicking if refused.
+    pub async fn connect(&self, path: &str) -> WsClient {
+        WsClient::connect(&self.url(path))
+            .await
+            .unwrap_or_else(|e| panic!("connect to {path} failed: {e:?}"))
+    }
+
+    /// Connects, returning the refusal status if the upgrade is refused.
+    pub async fn try_connect(&self, path: &str) -> Result<WsClient, ConnectError> {
+        WsClient::connect(&self.url(path)).await
+    }
+
+    /// Sends raw bytes to the client listener and returns everything it answers until it
+    /// closes or 2 KB arrived (for non-WebSocket requests).
+    pub async fn raw_http(&self, request: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(self.handle.ws_addr)
+            .await
+            .expect("connect to gateway");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("write request");
+        let mut buf = vec![0u8; 2048];
+        let mut got = 0;
+        while got < buf.len() {
+            let read = tokio::time::timeout(crate::PATIENCE, stream.read(&mut buf[got..]))
+                .await
+                .expect("gateway answered in time")
+                .unwrap_or(0);
+            if read == 0 {
+                break;
+            }
+            got += read;
+            if String::from_utf8_lossy(&buf[..got]).contains("\r\n\r\n") {
+                // Headers complete; read the body too if a length was given.
+                let text = String::from_utf8_lossy(&buf[..got]).to_string();
+                let head = text.find("\r\n\r\n").unwrap_or(0) + 4;
+                if got >= head + content_length(&text).unwrap_or(0) {
+                    break;
+                }
+            }
+        }
+        String::from_utf8_lossy(&buf[..got]).into_owned()
+    }
+
+    /// Connections the gateway holds.
+    pub fn connection_count(&self) -> usize {
+        self.handle.state.directory.local_count()
+    }
+}
+
+fn content_length(response: &str) -> Option<usize> {
+    response.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })
+}
