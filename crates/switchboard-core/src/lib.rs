@@ -11,4 +11,5 @@ pub mod frames;
 pub mod ids;
 pub mod mapping;
 pub mod selection;
+pub mod sigv4;
 pub mod template;

@@ -2,7 +2,7 @@
 //! and the response template. Rendering itself lives in [`crate::template`].
 
 use crate::config::{IntegrationResponseConfig, PassthroughBehavior};
-use crate::selection::{SelectionError, SelectionExpression};
+use crate::selection::{SelectionError, SelectionExpression, Variable};
 use crate::template::{Template, TemplateError};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -104,14 +104,14 @@ impl IntegrationResponse {
     /// The response template for this reply; `None` means pass the body through.
     pub fn template(&self, status: u16) -> Option<&Template> {
         let key = match &self.selection {
-            None => std::borrow::Cow::Borrowed(DEFAULT_KEY),
-            Some(sel) => match sel.static_value() {
-                Some(k) => std::borrow::Cow::Borrowed(k),
-                None => std::borrow::Cow::Owned(status.to_string()),
-            },
+            None => DEFAULT_KEY.to_owned(),
+            Some(sel) => sel.evaluate(|var| match var {
+                Variable::IntegrationStatusCode => Some(status.to_string().into()),
+                _ => None,
+            }),
         };
         self.templates
-            .get(key.as_ref())
+            .get(&key)
             .or_else(|| self.templates.get(DEFAULT_KEY))
     }
 }

@@ -23,6 +23,9 @@ pub struct WsClient {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// The subprotocol the gateway accepted, if any.
     pub protocol: Option<String>,
+    /// How long to wait for a message before the test fails; raise it in paused-time tests,
+    /// where the clock jumps to the gateway's own (longer) timers.
+    pub patience: std::time::Duration,
 }
 
 impl WsClient {
@@ -54,6 +57,7 @@ impl WsClient {
                     .get("sec-websocket-protocol")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
+                patience: crate::PATIENCE,
             }),
             Err(WsError::Http(response)) => Err(ConnectError::Refused(
                 response.status().as_u16(),
@@ -107,10 +111,10 @@ impl WsClient {
 
     /// The next message of any kind (`None` when the stream ended).
     pub async fn next_message(&mut self) -> Option<Message> {
-        match tokio::time::timeout(crate::PATIENCE, self.ws.next()).await {
+        match tokio::time::timeout(self.patience, self.ws.next()).await {
             Ok(Some(Ok(m))) => Some(m),
             Ok(Some(Err(_)) | None) => None,
-            Err(_) => panic!("no message from the gateway within {:?}", crate::PATIENCE),
+            Err(_) => panic!("no message from the gateway within {:?}", self.patience),
         }
     }
 
