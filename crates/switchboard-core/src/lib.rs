@@ -7,9 +7,11 @@
 
 pub mod config;
 pub mod context;
+pub mod event;
 pub mod frames;
 pub mod ids;
 pub mod mapping;
+pub mod parameters;
 pub mod selection;
 pub mod sigv4;
 pub mod template;

@@ -382,6 +382,11 @@ pub fn query_pairs(raw_query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Decoded pairs of a URL query as browsers and servers read it (`+` is a space).
+pub fn query_pairs_plus(raw_query: &str) -> Vec<(String, String)> {
+    query_pairs(&raw_query.replace('+', "%20"))
+}
+
 fn uri_encode_into(out: &mut String, bytes: &[u8]) {
     for &b in bytes {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

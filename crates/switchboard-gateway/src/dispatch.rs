@@ -37,12 +37,15 @@ pub async fn message(
     let runtime = task.state.runtime.load();
     // Its API was removed by a reload; the reload is closing this connection.
     let api = runtime.apis.get(&info.api_id)?;
-    let body: Utf8Bytes = match inbound {
-        Inbound::Text(text) => text,
+    let (body, is_base64): (Utf8Bytes, bool) = match inbound {
+        Inbound::Text(text) => (text, false),
         // Delivered base64-encoded, as `binaryFrames = "accept"` promises (config.md).
-        Inbound::Binary(bytes) => base64::engine::general_purpose::STANDARD
-            .encode(&bytes)
-            .into(),
+        Inbound::Binary(bytes) => (
+            base64::engine::general_purpose::STANDARD
+                .encode(&bytes)
+                .into(),
+            true,
+        ),
     };
     let key = api.route_selection.select_route(body.as_str());
     let Some(route) = api.route_for(key.as_deref()) else {
@@ -55,7 +58,9 @@ pub async fn message(
         let inv = Invocation {
             ctx: &ctx,
             body: body.as_str(),
+            is_base64,
             stage,
+            handshake: None,
         };
         let result = route.integration.invoke(&inv).await;
         drop(permit);
@@ -68,7 +73,9 @@ pub async fn message(
         let inv = Invocation {
             ctx: &ctx,
             body: body.as_str(),
+            is_base64,
             stage: &stage,
+            handshake: None,
         };
         let result = route.integration.invoke(&inv).await;
         drop(permit);
@@ -88,7 +95,7 @@ fn reply(
     result: Result<IntegrationReply, IntegrationError>,
 ) -> Option<Outbound> {
     match result {
-        Ok(reply) if route.two_way => reply.body.map(|b| Outbound::Text(b.into())),
+        Ok(reply) if route.two_way => reply.body.map(Outbound::from_bytes),
         Ok(_) => None,
         Err(e) => {
             tracing::warn!(
@@ -128,7 +135,9 @@ pub async fn disconnect(
     let inv = Invocation {
         ctx: &ctx,
         body: "",
+        is_base64: false,
         stage,
+        handshake: None,
     };
     if let Err(e) = route.integration.invoke(&inv).await {
         tracing::debug!(connection_id = %shared.info.connection_id, error = %e, "$disconnect integration failed");

@@ -33,6 +33,9 @@ pub enum IntegrationError {
     /// The backend answered something that cannot be used.
     #[error("backend reply unusable: {0}")]
     BadReply(String),
+    /// The Lambda function (or Lambda-style URL) failed.
+    #[error("function error: {0}")]
+    FunctionError(String),
     /// Too many calls are in flight for this integration.
     #[error("integration is at its concurrency limit")]
     Saturated,

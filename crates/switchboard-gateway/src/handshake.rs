@@ -15,7 +15,9 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use switchboard_core::context::{now_millis, ConnectionInfo, EventType, RequestContext};
-use switchboard_core::ids::AwsId;
+use crate::head::{parse_headers, RecordedHead};
+use switchboard_core::event::Handshake;
+use switchboard_core::ids::{trace_id, AwsId};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
@@ -24,13 +26,25 @@ const MAX_URL_LENGTH: usize = 4096;
 
 type HttpResponse = Response<Full<Bytes>>;
 
+/// What is known about the TCP connection a request arrived on.
+pub struct ClientConn {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// Whether it speaks TLS.
+    pub tls: bool,
+    /// The raw request head, for header spelling.
+    pub head: RecordedHead,
+    /// Its place under `maxConnections`, held for the connection's life.
+    pub slot: Arc<OwnedSemaphorePermit>,
+}
+
 /// Answers one HTTP request on the client listener.
 pub async fn handle(
     state: Arc<GatewayState>,
-    peer: SocketAddr,
-    slot: Arc<OwnedSemaphorePermit>,
+    client: Arc<ClientConn>,
     mut req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
+    let peer = client.peer;
     if req.uri().to_string().len() > MAX_URL_LENGTH {
         return Ok(refusal(StatusCode::URI_TOO_LONG));
     }
@@ -71,11 +85,14 @@ pub async fn handle(
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
     let mut subprotocol = None;
     if let Some(route) = api.routes.get("$connect") {
+        let handshake = handshake_of(&req, &client, runtime.server.listen.as_str(), info.connected_at);
         let ctx = RequestContext::new(&info, EventType::Connect, &route.key);
         let inv = Invocation {
             ctx: &ctx,
             body: "",
+            is_base64: false,
             stage,
+            handshake: Some(&handshake),
         };
         match route.integration.invoke(&inv).await {
             Ok(reply) if (200..300).contains(&reply.status) => subprotocol = reply.subprotocol,
@@ -114,6 +131,7 @@ pub async fn handle(
         max_inflight: limits.max_inflight_per_connection.max(1),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
+    let slot = Arc::clone(&client.slot);
     state.tasks.spawn(async move {
         let _slot = slot;
         task.run(on_upgrade).await;
@@ -131,6 +149,27 @@ pub async fn handle(
     Ok(response
         .body(Full::default())
         .unwrap_or_else(|_| refusal(StatusCode::INTERNAL_SERVER_ERROR)))
+}
+
+/// The upgrade request as integrations see it: headers in the client's spelling.
+fn handshake_of(req: &Request<Incoming>, client: &ClientConn, listen: &str, now: i64) -> Handshake {
+    let recorded = std::mem::take(&mut *client.head.lock().unwrap_or_else(|e| e.into_inner()));
+    let headers = parse_headers(&recorded).unwrap_or_else(|| {
+        req.headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect()
+    });
+    Handshake {
+        headers,
+        raw_query: req.uri().query().map(str::to_owned),
+        trace_id: trace_id(now / 1000),
+        port: listen
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or(if client.tls { 443 } else { 80 }),
+        proto: if client.tls { "https" } else { "http" },
+    }
 }
 
 /// Checks the RFC 6455 upgrade headers; returns the client's key.

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod dispatch;
 pub mod error;
 pub mod handshake;
+pub mod head;
 pub mod integrations;
 pub mod listener;
 pub mod runtime;

@@ -2,6 +2,7 @@
 //! size and handshake time limits.
 
 use crate::handshake;
+use crate::head::HeadRecorder;
 use crate::server::GatewayState;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -51,10 +52,12 @@ pub async fn accept_loop(
         tokio::spawn(async move {
             let handshake_time = Duration::from_secs(limits.handshake_timeout_seconds);
             match tls {
-                None => serve(state, stream, peer, &limits, slot).await,
+                None => serve(state, stream, peer, false, &limits, slot).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(handshake_time, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => serve(state, tls_stream, peer, &limits, slot).await,
+                        Ok(Ok(tls_stream)) => {
+                            serve(state, tls_stream, peer, true, &limits, slot).await
+                        }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
@@ -68,16 +71,27 @@ async fn serve<S>(
     state: Arc<GatewayState>,
     io: S,
     peer: std::net::SocketAddr,
+    tls: bool,
     limits: &ServerLimits,
     slot: Arc<OwnedSemaphorePermit>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handshake::handle(Arc::clone(&state), peer, Arc::clone(&slot), req));
+    let header_limit = limits.max_header_bytes.max(MIN_HEADER_BUFFER);
+    let (io, head) = HeadRecorder::new(io, header_limit);
+    let client = Arc::new(handshake::ClientConn {
+        peer,
+        tls,
+        head,
+        slot,
+    });
+    let service = service_fn(move |req| handshake::handle(Arc::clone(&state), Arc::clone(&client), req));
+    // One request per TCP connection: an upgrade, or a refusal and close.
     let conn = http1::Builder::new()
+        .keep_alive(false)
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.handshake_timeout_seconds))
-        .max_buf_size(limits.max_header_bytes.max(MIN_HEADER_BUFFER))
+        .max_buf_size(header_limit)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     if let Err(e) = conn.await {

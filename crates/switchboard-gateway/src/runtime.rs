@@ -3,11 +3,11 @@
 //! so new routes apply to the next message without dropping anyone.
 
 use crate::error::BuildError;
-use crate::integrations::Integration;
+use crate::integrations::{Integration, IntegrationEnv};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use switchboard_core::config::{
-    ApiConfig, AuthorizationType, Config, ServerConfig, StageConfig, StageLimits,
+    ApiConfig, AuthorizationType, AwsCredentials, Config, ServerConfig, StageConfig, StageLimits,
 };
 use switchboard_core::mapping::DEFAULT_KEY;
 use switchboard_core::selection::SelectionExpression;
@@ -60,10 +60,15 @@ pub struct Route {
 
 impl Runtime {
     /// Compiles a validated configuration, refusing what this build cannot serve faithfully.
-    pub fn build(config: Config) -> Result<Self, BuildError> {
+    pub fn build(config: Config, credentials: Option<AwsCredentials>) -> Result<Self, BuildError> {
+        let env = IntegrationEnv {
+            aws: config.aws.clone(),
+            credentials,
+            max_concurrent_calls: config.server.limits.max_concurrent_calls_per_integration,
+        };
         let mut apis = HashMap::new();
         for (id, api) in &config.apis {
-            apis.insert(id.clone(), Arc::new(build_api(id, api)?));
+            apis.insert(id.clone(), Arc::new(build_api(id, api, &env)?));
         }
         Ok(Self {
             apis,
@@ -106,7 +111,7 @@ impl Api {
     }
 }
 
-fn build_api(id: &str, api: &ApiConfig) -> Result<Api, BuildError> {
+fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, BuildError> {
     let path = format!("apis.{id}");
     let route_selection = SelectionExpression::parse(&api.route_selection_expression).map_err(
         |e| BuildError::Invalid {
@@ -123,7 +128,7 @@ fn build_api(id: &str, api: &ApiConfig) -> Result<Api, BuildError> {
     let mut integrations = HashMap::new();
     for (iid, cfg) in &api.integrations {
         let ipath = format!("{path}.integrations.{iid}");
-        integrations.insert(iid.as_str(), Arc::new(Integration::build(&ipath, cfg)?));
+        integrations.insert(iid.as_str(), Arc::new(Integration::build(&ipath, cfg, env)?));
     }
     let mut routes = HashMap::new();
     for (key, route) in &api.routes {

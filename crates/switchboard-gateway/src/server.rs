@@ -8,7 +8,8 @@ use arc_swap::ArcSwap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_core::config::Config;
+use crate::integrations::IntegrationEnv;
+use switchboard_core::config::{AwsCredentials, Config};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -23,6 +24,8 @@ pub struct GatewayState {
     pub tasks: TaskTracker,
     /// Cancelled when the gateway starts shutting down.
     pub shutdown: CancellationToken,
+    /// Credentials for outbound AWS calls, kept for reloads.
+    pub credentials: Option<AwsCredentials>,
 }
 
 /// Why a gateway could not start.
@@ -59,9 +62,18 @@ pub struct GatewayHandle {
 }
 
 impl Gateway {
-    /// Compiles `config`, binds the listener and starts accepting.
+    /// Compiles `config`, binds the listener and starts accepting; outbound AWS calls use the
+    /// credentials of the standard environment variables.
     pub async fn start(config: Config) -> Result<GatewayHandle, StartError> {
-        let runtime = Runtime::build(config)?;
+        Self::start_with_credentials(config, IntegrationEnv::credentials_from_env()).await
+    }
+
+    /// Like [`Gateway::start`], with explicit credentials for outbound AWS calls.
+    pub async fn start_with_credentials(
+        config: Config,
+        credentials: Option<AwsCredentials>,
+    ) -> Result<GatewayHandle, StartError> {
+        let runtime = Runtime::build(config, credentials.clone())?;
         let server = runtime.server.clone();
         let acceptor = server.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener = bind(&server.listen)?;
@@ -74,6 +86,7 @@ impl Gateway {
             directory: Arc::new(LocalDirectory::new()),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
+            credentials,
         });
         let tls = acceptor.is_some();
         let accept_loop = tokio::spawn(listener::accept_loop(
@@ -101,7 +114,7 @@ impl GatewayHandle {
     /// Applies a new configuration: routes and integrations change for the next message;
     /// connections whose API or stage no longer exists are closed with 1001.
     pub fn reload(&self, config: Config) -> Result<(), BuildError> {
-        let runtime = Runtime::build(config)?;
+        let runtime = Runtime::build(config, self.state.credentials.clone())?;
         let closed = self.state.directory.close_where(
             &|info| {
                 runtime

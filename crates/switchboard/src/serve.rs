@@ -13,7 +13,7 @@ const DEFAULT_CONFIG: &str = "switchboard.toml";
 
 /// `switchboard validate`.
 pub fn validate(path: &Path) -> ExitCode {
-    match Config::load(path).map(switchboard_gateway::runtime::Runtime::build) {
+    match Config::load(path).map(|c| switchboard_gateway::runtime::Runtime::build(c, None)) {
         Ok(Ok(_)) => {
             println!("{}: ok", path.display());
             ExitCode::SUCCESS

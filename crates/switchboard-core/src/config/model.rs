@@ -95,6 +95,9 @@ pub struct ServerLimits {
     /// Most integration calls in flight for one client connection.
     #[serde(default = "default_max_inflight")]
     pub max_inflight_per_connection: usize,
+    /// Most calls in flight to one integration across all connections.
+    #[serde(default = "default_max_concurrent_calls")]
+    pub max_concurrent_calls_per_integration: usize,
 }
 
 impl Default for ServerLimits {
@@ -106,6 +109,7 @@ impl Default for ServerLimits {
             drain_seconds: default_drain_seconds(),
             outbound_queue_depth: default_outbound_queue(),
             max_inflight_per_connection: default_max_inflight(),
+            max_concurrent_calls_per_integration: default_max_concurrent_calls(),
         }
     }
 }
@@ -127,6 +131,9 @@ fn default_outbound_queue() -> usize {
 }
 fn default_max_inflight() -> usize {
     16
+}
+fn default_max_concurrent_calls() -> usize {
+    1024
 }
 
 /// `[management]`: the `@connections` API.

@@ -51,7 +51,7 @@ impl MockIntegration {
             .select(&status.to_string())
             .and_then(|r| r.template(status))
         {
-            Some(t) => Some(t.render(&tctx)?),
+            Some(t) => Some(t.render(&tctx)?.into()),
             None => None,
         };
         Ok(IntegrationReply {

@@ -1,18 +1,33 @@
 //! Backend integrations (spec §4): what a route invokes, and the reply it hands back.
 
+mod client;
+mod http_proxy;
+mod lambda;
 mod mock;
 
 use crate::error::{BuildError, IntegrationError};
 use crate::runtime::Stage;
+use bytes::Bytes;
+pub use client::BackendClient;
+pub use http_proxy::HttpProxy;
+pub use lambda::{FunctionArn, LambdaProxy};
 pub use mock::MockIntegration;
-use switchboard_core::config::{IntegrationConfig, IntegrationType};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use switchboard_core::config::{AwsConfig, AwsCredentials, IntegrationConfig, IntegrationType};
 use switchboard_core::context::RequestContext;
+use switchboard_core::event::Handshake;
+use switchboard_core::selection::{SelectionExpression, Variable};
 
 /// One configured integration.
 #[derive(Debug)]
 pub enum Integration {
     /// No backend: templates decide the status and the reply (spec §4.5).
     Mock(MockIntegration),
+    /// An HTTP endpoint, proxied (spec §4.3).
+    HttpProxy(HttpProxy),
+    /// A Lambda function (or a Lambda-style URL), proxied (spec §4.2).
+    Lambda(LambdaProxy),
 }
 
 /// What an integration is asked to handle.
@@ -21,8 +36,12 @@ pub struct Invocation<'a> {
     pub ctx: &'a RequestContext<'a>,
     /// The message text (empty for `$connect` and `$disconnect`).
     pub body: &'a str,
+    /// Whether `body` is base64 of a binary frame.
+    pub is_base64: bool,
     /// The stage the connection belongs to.
     pub stage: &'a Stage,
+    /// The upgrade request, on `$connect`.
+    pub handshake: Option<&'a Handshake>,
 }
 
 /// What an integration answered.
@@ -33,14 +52,53 @@ pub struct IntegrationReply {
     /// `Sec-WebSocket-Protocol` chosen by a `$connect` integration.
     pub subprotocol: Option<String>,
     /// What a two-way route sends back; `None` sends nothing.
-    pub body: Option<String>,
+    pub body: Option<Bytes>,
+}
+
+/// What integrations need from outside their own configuration.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationEnv {
+    /// `[aws]`: region, account, endpoint overrides.
+    pub aws: AwsConfig,
+    /// Credentials for outbound AWS calls (from the environment).
+    pub credentials: Option<AwsCredentials>,
+    /// Cap on concurrent calls per integration.
+    pub max_concurrent_calls: usize,
+}
+
+impl IntegrationEnv {
+    /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+    pub fn credentials_from_env() -> Option<AwsCredentials> {
+        let key = std::env::var("AWS_ACCESS_KEY_ID").ok().filter(|k| !k.is_empty())?;
+        let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok().filter(|k| !k.is_empty())?;
+        Some(AwsCredentials {
+            access_key_id: key,
+            secret_access_key: secret,
+            session_token: std::env::var("AWS_SESSION_TOKEN").ok().filter(|t| !t.is_empty()),
+        })
+    }
 }
 
 impl Integration {
     /// Compiles an integration from its configuration.
-    pub fn build(path: &str, cfg: &IntegrationConfig) -> Result<Self, BuildError> {
+    pub fn build(path: &str, cfg: &IntegrationConfig, env: &IntegrationEnv) -> Result<Self, BuildError> {
+        let client = || {
+            BackendClient::new(Duration::from_millis(cfg.timeout_in_millis), env.max_concurrent_calls)
+                .map_err(|message| BuildError::Invalid {
+                    path: path.to_owned(),
+                    message,
+                })
+        };
         match cfg.integration_type {
             IntegrationType::Mock => Ok(Integration::Mock(MockIntegration::build(path, cfg)?)),
+            IntegrationType::HttpProxy => Ok(Integration::HttpProxy(HttpProxy::build(path, cfg, client()?)?)),
+            IntegrationType::AwsProxy => Ok(Integration::Lambda(LambdaProxy::build(
+                path,
+                cfg.integration_uri.as_deref().unwrap_or_default(),
+                env.aws.endpoints.get("lambda").map(String::as_str),
+                env.credentials.clone(),
+                client()?,
+            )?)),
             other => Err(BuildError::Unsupported {
                 path: format!("{path}.integrationType"),
                 what: format!("{other:?}"),
@@ -57,6 +115,34 @@ impl Integration {
     pub async fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
         match self {
             Integration::Mock(mock) => mock.invoke(inv),
+            Integration::HttpProxy(http) => http.invoke(inv).await,
+            Integration::Lambda(lambda) => lambda.invoke(inv).await,
         }
+    }
+}
+
+/// A URI or ARN with `${stageVariables.x}` placeholders, resolved per call.
+#[derive(Debug)]
+pub struct UriTemplate(SelectionExpression);
+
+impl UriTemplate {
+    /// Parses the template.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let expr = SelectionExpression::parse(text).map_err(|e| e.to_string())?;
+        if let Some(v) = expr.variables().find(|v| !matches!(v, Variable::StageVariable(_))) {
+            return Err(format!("only ${{stageVariables.NAME}} may appear in a URI, not ${{{v}}}"));
+        }
+        Ok(Self(expr))
+    }
+
+    /// The URI with stage variables filled in (missing ones are empty).
+    pub fn render(&self, stage_variables: &BTreeMap<String, String>) -> String {
+        if let Some(s) = self.0.static_value() {
+            return s.to_owned();
+        }
+        self.0.evaluate(|v| match v {
+            Variable::StageVariable(name) => stage_variables.get(name).map(|s| s.as_str().into()),
+            _ => None,
+        })
     }
 }

@@ -1,0 +1,121 @@
+//! Outbound HTTP: one keep-alive pool per integration, `TCP_NODELAY`, no retries, a deadline
+//! per call and a cap on concurrent calls (architecture "Performance rules").
+
+use crate::error::IntegrationError;
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+/// Largest backend reply read (Lambda's own payload limit is 6 MB).
+const MAX_REPLY_BYTES: usize = 10 * 1024 * 1024;
+
+/// A backend's answer.
+#[derive(Debug)]
+pub struct HttpReply {
+    /// Status code.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Response body.
+    pub body: Bytes,
+}
+
+/// A pooled client with a concurrency cap.
+#[derive(Clone)]
+pub struct BackendClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    slots: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for BackendClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendClient")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BackendClient {
+    /// A new pool; `timeout` bounds each call from queueing to the last body byte.
+    pub fn new(timeout: Duration, max_concurrent: usize) -> Result<Self, String> {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(timeout));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map_err(|e| format!("TLS client setup failed: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(4096)
+            .retry_canceled_requests(false)
+            .build(https);
+        Ok(Self {
+            client,
+            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            timeout,
+        })
+    }
+
+    /// The deadline of one call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends one request; no retries (integrations are not idempotent).
+    pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<HttpReply, IntegrationError> {
+        let deadline = Instant::now() + self.timeout;
+        let millis = self.timeout.as_millis() as u64;
+        let call = async {
+            let _slot = self
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| IntegrationError::Saturated)?;
+            let response = self.client.request(request).await.map_err(|e| {
+                if e.is_connect() {
+                    IntegrationError::Unreachable(error_chain(&e))
+                } else {
+                    IntegrationError::BadReply(error_chain(&e))
+                }
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_REPLY_BYTES)
+                .collect()
+                .await
+                .map_err(|e| IntegrationError::BadReply(format!("reading the body: {e}")))?
+                .to_bytes();
+            Ok(HttpReply {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        tokio::time::timeout_at(deadline, call)
+            .await
+            .map_err(|_| IntegrationError::Timeout(millis))?
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,351 @@
+//! `AWS_PROXY` (spec §4.2): the Lambda proxy event, sent through the Lambda Invoke API
+//! (SigV4, service `lambda`) or POSTed to a plain URL (extension), and the
+//! `{statusCode, headers, body}` reply read back.
+
+use super::client::BackendClient;
+use super::{IntegrationReply, Invocation, UriTemplate};
+use crate::error::{BuildError, IntegrationError};
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{header, Request};
+use http_body_util::Full;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde::Deserialize;
+use std::collections::HashMap;
+use switchboard_core::config::AwsCredentials;
+use switchboard_core::event::{write_lambda_event, EventInput};
+use switchboard_core::sigv4::{self, CanonicalInput, Credential};
+
+/// Where the event goes.
+#[derive(Debug)]
+enum Target {
+    /// A Lambda function through the Invoke API; the ARN may hold stage variables.
+    Function {
+        arn: UriTemplate,
+        endpoint: Option<String>,
+        credentials: Option<AwsCredentials>,
+    },
+    /// Extension: a plain URL that takes the event and answers like a Lambda function.
+    Url(UriTemplate),
+}
+
+/// A compiled `AWS_PROXY` integration.
+#[derive(Debug)]
+pub struct LambdaProxy {
+    target: Target,
+    client: BackendClient,
+}
+
+/// A function named by an ARN.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FunctionArn {
+    /// Region (from the ARN).
+    pub region: String,
+    /// Function name.
+    pub name: String,
+    /// Version or alias.
+    pub qualifier: Option<String>,
+}
+
+impl FunctionArn {
+    /// Parses `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations`
+    /// or `arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]`.
+    pub fn parse(uri: &str) -> Option<Self> {
+        let function_arn = match uri.strip_prefix("arn:aws:apigateway:") {
+            Some(rest) => rest
+                .split_once(":lambda:path/2015-03-31/functions/")?
+                .1
+                .strip_suffix("/invocations")?,
+            None => uri,
+        };
+        let rest = function_arn.strip_prefix("arn:aws:lambda:")?;
+        let mut parts = rest.split(':');
+        let region = parts.next().filter(|r| !r.is_empty())?;
+        let _account = parts.next()?;
+        if parts.next()? != "function" {
+            return None;
+        }
+        let name = parts.next().filter(|n| !n.is_empty())?;
+        let qualifier = parts.next().map(str::to_owned);
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Self {
+            region: region.to_owned(),
+            name: name.to_owned(),
+            qualifier,
+        })
+    }
+}
+
+impl LambdaProxy {
+    /// Compiles the integration. `endpoint` is `aws.endpoints.lambda`; `credentials` come from
+    /// the environment.
+    pub fn build(
+        path: &str,
+        uri: &str,
+        endpoint: Option<&str>,
+        credentials: Option<AwsCredentials>,
+        client: BackendClient,
+    ) -> Result<Self, BuildError> {
+        let invalid = |message: String| BuildError::Invalid {
+            path: format!("{path}.integrationUri"),
+            message,
+        };
+        let template = UriTemplate::parse(uri).map_err(invalid)?;
+        let target = if uri.starts_with("http://") || uri.starts_with("https://") {
+            Target::Url(template)
+        } else {
+            // Stage variables may name the function; check the shape with them blanked.
+            if FunctionArn::parse(&template.render(&Default::default())).is_none()
+                && !uri.contains("${")
+            {
+                return Err(invalid(format!(
+                    "{uri:?} is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME, or the arn:aws:apigateway:…/invocations form) nor an http(s) URL"
+                )));
+            }
+            Target::Function {
+                arn: template,
+                endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+                credentials,
+            }
+        };
+        Ok(Self { target, client })
+    }
+
+    /// Invokes the function with the event of `inv`.
+    pub async fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
+        let mut event = Vec::with_capacity(512 + inv.body.len());
+        write_lambda_event(
+            &EventInput {
+                ctx: inv.ctx,
+                body: (inv.ctx.event_type == switchboard_core::context::EventType::Message)
+                    .then_some(inv.body),
+                is_base64: inv.is_base64,
+                handshake: inv.handshake,
+                authorizer: None,
+            },
+            &mut event,
+        )
+        .map_err(|e| IntegrationError::BadReply(format!("event serialisation: {e}")))?;
+        let payload = match &self.target {
+            Target::Url(url) => {
+                let request = Request::post(url.render(&inv.stage.variables))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Full::new(Bytes::from(event)))
+                    .map_err(|e| IntegrationError::Unreachable(e.to_string()))?;
+                let reply = self.client.send(request).await?;
+                if !reply.status.is_success() {
+                    return Err(IntegrationError::FunctionError(format!(
+                        "handler URL answered {}",
+                        reply.status
+                    )));
+                }
+                reply.body
+            }
+            Target::Function {
+                arn,
+                endpoint,
+                credentials,
+            } => {
+                let arn_text = arn.render(&inv.stage.variables);
+                let function = FunctionArn::parse(&arn_text).ok_or_else(|| {
+                    IntegrationError::Unreachable(format!("{arn_text:?} is not a Lambda function ARN"))
+                })?;
+                let credentials = credentials.as_ref().ok_or_else(|| {
+                    IntegrationError::Unreachable(
+                        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+                    )
+                })?;
+                let request = invoke_request(&function, endpoint.as_deref(), credentials, event)?;
+                let reply = self.client.send(request).await?;
+                if let Some(kind) = reply.headers.get("x-amz-function-error") {
+                    return Err(IntegrationError::FunctionError(format!(
+                        "{}: {}",
+                        kind.to_str().unwrap_or("Unhandled"),
+                        String::from_utf8_lossy(&reply.body)
+                    )));
+                }
+                if !reply.status.is_success() {
+                    return Err(IntegrationError::FunctionError(format!(
+                        "Lambda Invoke answered {}: {}",
+                        reply.status,
+                        String::from_utf8_lossy(&reply.body)
+                    )));
+                }
+                reply.body
+            }
+        };
+        parse_reply(&payload)
+    }
+}
+
+/// A signed `POST /2015-03-31/functions/{name}/invocations`.
+fn invoke_request(
+    function: &FunctionArn,
+    endpoint: Option<&str>,
+    credentials: &AwsCredentials,
+    event: Vec<u8>,
+) -> Result<Request<Full<Bytes>>, IntegrationError> {
+    let base = endpoint
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("https://lambda.{}.amazonaws.com", function.region));
+    let path = format!(
+        "/2015-03-31/functions/{}/invocations",
+        utf8_percent_encode(&function.name, NON_ALPHANUMERIC)
+    );
+    let query = function
+        .qualifier
+        .as_deref()
+        .map(|q| format!("Qualifier={}", utf8_percent_encode(q, NON_ALPHANUMERIC)))
+        .unwrap_or_default();
+    let url = if query.is_empty() {
+        format!("{base}{path}")
+    } else {
+        format!("{base}{path}?{query}")
+    };
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| IntegrationError::Unreachable(format!("bad Lambda endpoint {url}: {e}")))?;
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .ok_or_else(|| IntegrationError::Unreachable(format!("no host in {url}")))?;
+    let payload_hash = sigv4::sha256_hex(&event);
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/json"),
+        ("x-amz-invocation-type", "RequestResponse"),
+    ];
+    let signed = sigv4::sign(
+        &CanonicalInput {
+            method: "POST",
+            raw_path: &path,
+            raw_query: &query,
+            headers: &headers,
+            payload_hash: &payload_hash,
+        },
+        &Credential {
+            access_key_id: &credentials.access_key_id,
+            secret_access_key: &credentials.secret_access_key,
+            region: &function.region,
+            service: "lambda",
+        },
+        credentials.session_token.as_deref(),
+        time::OffsetDateTime::now_utc(),
+    );
+    let mut request = Request::post(uri);
+    for (name, value) in headers.iter().skip(1) {
+        request = request.header(*name, *value);
+    }
+    for (name, value) in &signed {
+        request = request.header(*name, value.as_str());
+    }
+    request
+        .body(Full::new(Bytes::from(event)))
+        .map_err(|e| IntegrationError::Unreachable(e.to_string()))
+}
+
+/// The proxy reply a handler returns.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProxyReply {
+    status_code: Option<u16>,
+    #[serde(default)]
+    headers: Option<HashMap<String, serde_json::Value>>,
+    #[serde(default)]
+    multi_value_headers: Option<HashMap<String, Vec<serde_json::Value>>>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    is_base64_encoded: Option<bool>,
+}
+
+/// Reads a `{statusCode, headers, body, isBase64Encoded}` reply. `null` (a handler that
+/// returns nothing) counts as 200 with no body; anything that is not an object is malformed.
+fn parse_reply(payload: &[u8]) -> Result<IntegrationReply, IntegrationError> {
+    let value: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|e| IntegrationError::BadReply(format!("reply is not JSON: {e}")))?;
+    if value.is_null() {
+        return Ok(IntegrationReply {
+            status: 200,
+            ..IntegrationReply::default()
+        });
+    }
+    if !value.is_object() {
+        return Err(IntegrationError::BadReply(
+            "reply must be an object like {\"statusCode\": 200, \"body\": \"…\"}".into(),
+        ));
+    }
+    let reply: ProxyReply = serde_json::from_value(value)
+        .map_err(|e| IntegrationError::BadReply(format!("malformed proxy reply: {e}")))?;
+    let subprotocol = reply
+        .headers
+        .as_ref()
+        .and_then(|h| find_header(h.iter().map(|(k, v)| (k, v))))
+        .or_else(|| {
+            reply
+                .multi_value_headers
+                .as_ref()
+                .and_then(|h| find_header(h.iter().filter_map(|(k, v)| v.first().map(|f| (k, f)))))
+        });
+    let body = match (reply.body, reply.is_base64_encoded.unwrap_or(false)) {
+        (Some(b), true) => Some(Bytes::from(
+            base64::engine::general_purpose::STANDARD
+                .decode(b.as_bytes())
+                .map_err(|e| IntegrationError::BadReply(format!("body is not base64: {e}")))?,
+        )),
+        (Some(b), false) => Some(Bytes::from(b)),
+        (None, _) => None,
+    };
+    Ok(IntegrationReply {
+        status: reply.status_code.unwrap_or(200),
+        subprotocol,
+        body,
+    })
+}
+
+fn find_header<'a>(mut headers: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> Option<String> {
+    headers
+        .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
+        .and_then(|(_, v)| v.as_str().map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_arn_forms_parse() {
+        let want = FunctionArn {
+            region: "eu-west-1".into(),
+            name: "chat".into(),
+            qualifier: None,
+        };
+        assert_eq!(
+            FunctionArn::parse("arn:aws:lambda:eu-west-1:123456789012:function:chat"),
+            Some(want)
+        );
+        let long = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:chat:live/invocations";
+        assert_eq!(
+            FunctionArn::parse(long).and_then(|f| f.qualifier),
+            Some("live".to_owned())
+        );
+        assert_eq!(FunctionArn::parse("arn:aws:lambda:eu-west-1:1:layer:x"), None);
+        assert_eq!(FunctionArn::parse("chat"), None);
+    }
+
+    #[test]
+    fn replies_parse_leniently_but_not_blindly() {
+        let r = parse_reply(br#"{"statusCode":500,"body":"oops","headers":{"Sec-WebSocket-Protocol":"v1"}}"#)
+            .expect("valid");
+        assert_eq!((r.status, r.subprotocol.as_deref()), (500, Some("v1")));
+        assert_eq!(r.body.as_deref(), Some(&b"oops"[..]));
+        assert_eq!(parse_reply(b"null").expect("null").status, 200);
+        assert!(parse_reply(b"\"just a string\"").is_err());
+        assert!(parse_reply(b"{\"statusCode\":\"x\"}").is_err());
+        assert!(parse_reply(b"not json").is_err());
+        let b64 = parse_reply(br#"{"body":"AAE=","isBase64Encoded":true}"#).expect("b64");
+        assert_eq!(b64.body.as_deref(), Some(&[0u8, 1][..]));
+    }
+}
