@@ -7,6 +7,7 @@ use crate::dispatch::{self, Inbound};
 use crate::runtime::Stage;
 use crate::server::GatewayState;
 use futures_util::{SinkExt, StreamExt};
+use prometheus_client::metrics::gauge::Gauge;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
@@ -46,6 +47,8 @@ pub struct ConnectionTask {
     pub outbound_rx: mpsc::Receiver<Outbound>,
     /// Most integration calls in flight at once.
     pub max_inflight: usize,
+    /// This connection's stage in the open-connections gauge.
+    pub open: Gauge,
 }
 
 /// How the loop ended.
@@ -175,6 +178,7 @@ impl ConnectionTask {
     async fn finish(self, status: DisconnectStatus) {
         let id = self.shared.info.connection_id;
         self.state.directory.unregister(&id);
+        self.open.dec();
         tracing::debug!(connection_id = %id, code = status.code, "connection closed");
         dispatch::disconnect(&self.state, &self.shared, &self.stage, status).await;
     }

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use switchboard_core::context::{now_millis, ConnectionInfo, EventType, RequestContext};
 use crate::head::{parse_headers, RecordedHead};
+use crate::metrics::StageLabels;
 use switchboard_core::event::Handshake;
 use switchboard_core::ids::{trace_id, AwsId};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
@@ -122,7 +123,15 @@ pub async fn handle(
         shared: Arc::clone(&shared),
         outbound: tx.clone(),
     });
+    let labels = StageLabels {
+        api: api.id.clone(),
+        stage: stage.name.clone(),
+    };
+    state.metrics.connects.get_or_create(&labels).inc();
+    let open = state.metrics.connections_open.get_or_create_owned(&labels);
+    open.inc();
     let task = ConnectionTask {
+        open,
         state: Arc::clone(&state),
         shared,
         stage: Arc::clone(stage),

@@ -11,6 +11,8 @@ pub mod handshake;
 pub mod head;
 pub mod integrations;
 pub mod listener;
+pub mod management;
+pub mod metrics;
 pub mod runtime;
 pub mod server;
 pub mod tls;

@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use crate::integrations::IntegrationEnv;
-use switchboard_core::config::{AwsCredentials, Config};
+use crate::metrics::Metrics;
+use switchboard_core::config::{AwsCredentials, Config, ManagementAuth};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,6 +25,8 @@ pub struct GatewayState {
     pub tasks: TaskTracker,
     /// Cancelled when the gateway starts shutting down.
     pub shutdown: CancellationToken,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
     /// Credentials for outbound AWS calls, kept for reloads.
     pub credentials: Option<AwsCredentials>,
 }
@@ -45,6 +48,9 @@ pub enum StartError {
     /// TLS could not be set up.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The management API would be open to the network without authentication.
+    #[error("management.listen {0} is not a loopback address and management.auth is \"none\": configure auth = \"sigv4\" with credentials, or set management.allowUnauthenticatedRemote = true if an open management API is intended")]
+    OpenManagement(String),
 }
 
 /// Entry point: `Gateway::start(config).await`.
@@ -56,9 +62,12 @@ pub struct GatewayHandle {
     pub state: Arc<GatewayState>,
     /// Where the WebSocket listener is bound.
     pub ws_addr: SocketAddr,
+    /// Where the management API is bound.
+    pub mgmt_addr: SocketAddr,
     /// Whether the listener speaks TLS.
     pub tls: bool,
     accept_loop: tokio::task::JoinHandle<()>,
+    management_loop: tokio::task::JoinHandle<()>,
 }
 
 impl Gateway {
@@ -73,8 +82,21 @@ impl Gateway {
         config: Config,
         credentials: Option<AwsCredentials>,
     ) -> Result<GatewayHandle, StartError> {
+        let management = config.management.clone();
         let runtime = Runtime::build(config, credentials.clone())?;
         let server = runtime.server.clone();
+        let mgmt_listener = bind(&management.listen)?;
+        let mgmt_addr = mgmt_listener.local_addr().map_err(|source| StartError::Listen {
+            addr: management.listen.clone(),
+            source,
+        })?;
+        // Security by default: an unauthenticated management API stays on loopback.
+        if management.auth == ManagementAuth::None
+            && !mgmt_addr.ip().is_loopback()
+            && !management.allow_unauthenticated_remote
+        {
+            return Err(StartError::OpenManagement(management.listen));
+        }
         let acceptor = server.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener = bind(&server.listen)?;
         let ws_addr = listener.local_addr().map_err(|source| StartError::Listen {
@@ -87,8 +109,13 @@ impl Gateway {
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             credentials,
+            metrics: Arc::new(Metrics::default()),
         });
         let tls = acceptor.is_some();
+        let management_loop = tokio::spawn(crate::management::accept_loop(
+            Arc::clone(&state),
+            mgmt_listener,
+        ));
         let accept_loop = tokio::spawn(listener::accept_loop(
             Arc::clone(&state),
             listener,
@@ -98,8 +125,10 @@ impl Gateway {
         Ok(GatewayHandle {
             state,
             ws_addr,
+            mgmt_addr,
             tls,
             accept_loop,
+            management_loop,
         })
     }
 }
@@ -134,6 +163,7 @@ impl GatewayHandle {
     pub async fn shutdown(self, drain: Duration) -> bool {
         self.state.shutdown.cancel();
         self.accept_loop.abort();
+        self.management_loop.abort();
         self.state
             .directory
             .close_where(&|_| true, CloseCause::GoingAway);

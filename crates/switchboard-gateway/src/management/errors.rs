@@ -1,0 +1,93 @@
+//! Management API responses as the AWS SDKs parse them (spec §7.3): the error code in
+//! `x-amzn-ErrorType`, the message in the JSON body, a request id on every response.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+
+/// A management API response.
+pub type MgmtResponse = Response<Full<Bytes>>;
+
+/// Every way a management call can fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MgmtError {
+    /// 410, empty body: unknown, closed, or still in `$connect`.
+    Gone,
+    /// 413: `Data` over 131,072 bytes.
+    PayloadTooLarge(usize),
+    /// 429: the connection's outbound queue is full, or the API's rate limit was hit.
+    LimitExceeded,
+    /// 403 `{"message":"Forbidden"}`: wrong path or stage.
+    Forbidden,
+    /// 403: no signature at all.
+    MissingAuthenticationToken,
+    /// 403: an access key nobody configured.
+    UnrecognizedClient,
+    /// 403: the signature does not match, or is stale.
+    InvalidSignature(String),
+    /// 405 for a method the path does not take.
+    MethodNotAllowed,
+}
+
+impl MgmtError {
+    /// The HTTP response, with `request_id` in `x-amzn-RequestId`.
+    pub fn response(&self, request_id: &str) -> MgmtResponse {
+        let (status, code, body): (u16, &str, Option<String>) = match self {
+            MgmtError::Gone => (410, "GoneException", None),
+            MgmtError::PayloadTooLarge(n) => (
+                413,
+                "PayloadTooLargeException",
+                Some(message(&format!(
+                    "Request data ({n} bytes) exceeds the maximum of 131072 bytes"
+                ))),
+            ),
+            MgmtError::LimitExceeded => (
+                429,
+                "LimitExceededException",
+                Some(message("Rate exceeded or the client's outbound buffer is full")),
+            ),
+            MgmtError::Forbidden => (403, "ForbiddenException", Some(message("Forbidden"))),
+            MgmtError::MissingAuthenticationToken => (
+                403,
+                "MissingAuthenticationTokenException",
+                Some(message("Missing Authentication Token")),
+            ),
+            MgmtError::UnrecognizedClient => (
+                403,
+                "UnrecognizedClientException",
+                Some(message("The security token included in the request is invalid.")),
+            ),
+            MgmtError::InvalidSignature(why) => {
+                (403, "InvalidSignatureException", Some(message(why)))
+            }
+            MgmtError::MethodNotAllowed => (
+                405,
+                "MethodNotAllowedException",
+                Some(message("Method Not Allowed")),
+            ),
+        };
+        let mut response = respond(status, body.map(Bytes::from), request_id);
+        if let Ok(v) = HeaderValue::from_str(code) {
+            response.headers_mut().insert("x-amzn-ErrorType", v);
+        }
+        response
+    }
+}
+
+fn message(text: &str) -> String {
+    serde_json::json!({ "message": text }).to_string()
+}
+
+/// A response with an optional JSON body and the request id header.
+pub fn respond(status: u16, body: Option<Bytes>, request_id: &str) -> MgmtResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = Response::builder()
+        .status(status)
+        .header("x-amzn-RequestId", request_id);
+    if body.is_some() {
+        builder = builder.header("content-type", "application/json");
+    }
+    builder
+        .body(Full::new(body.unwrap_or_default()))
+        .unwrap_or_default()
+}
