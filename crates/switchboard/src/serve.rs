@@ -63,15 +63,24 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Exit
             return ExitCode::FAILURE;
         }
     };
+    // With one API the short AWS-shaped URL works too; print the one a user would type.
+    let url = |api: &str, stage: &str| {
+        if apis.len() == 1 {
+            gateway.url(api, stage).replace(&format!("/{api}/"), "/")
+        } else {
+            gateway.url(api, stage)
+        }
+    };
     for (api, stages) in &apis {
         for stage in stages {
-            println!("listening on {}", gateway.url(api, stage));
+            println!("listening on {}", url(api, stage));
         }
     }
+    println!("management API on http://{}", gateway.mgmt_addr);
     if path.is_none() {
         if let Some((api, stages)) = apis.first() {
             let stage = stages.first().map(String::as_str).unwrap_or("dev");
-            let url = gateway.url(api, stage);
+            let url = url(api, stage);
             println!("No configuration file: serving the built-in demo API. Try it:");
             println!("  wscat -c {url}        (npm i -g wscat)");
             println!("  websocat {url}");
