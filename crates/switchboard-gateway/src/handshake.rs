@@ -230,6 +230,7 @@ fn refusal(status: StatusCode) -> HttpResponse {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONNECTION, "close")
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_default()
 }

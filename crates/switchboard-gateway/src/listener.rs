@@ -86,9 +86,9 @@ async fn serve<S>(
         slot,
     });
     let service = service_fn(move |req| handshake::handle(Arc::clone(&state), Arc::clone(&client), req));
-    // One request per TCP connection: an upgrade, or a refusal and close.
+    // One request per TCP connection: every refusal says `Connection: close`, so the
+    // recorded head is always the head of the request being answered.
     let conn = http1::Builder::new()
-        .keep_alive(false)
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.handshake_timeout_seconds))
         .max_buf_size(header_limit)

@@ -37,6 +37,9 @@ pub enum Command {
         /// Override `[server] listen`, e.g. 127.0.0.1:0 for any free port.
         #[arg(long, env = "SWITCHBOARD_LISTEN")]
         listen: Option<String>,
+        /// Override `[management] listen`.
+        #[arg(long, env = "SWITCHBOARD_MANAGEMENT_LISTEN")]
+        management_listen: Option<String>,
     },
     /// Check a configuration file without serving it; exits 0 when valid, 1 otherwise.
     Validate {

@@ -12,7 +12,11 @@ fn main() -> ExitCode {
     cli::init_logging(&cli.log_format, &cli.log_level);
     match cli.command {
         cli::Command::Validate { config } => serve::validate(&config),
-        cli::Command::Serve { config, listen } => {
+        cli::Command::Serve {
+            config,
+            listen,
+            management_listen,
+        } => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -23,7 +27,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            runtime.block_on(serve::serve(config, listen))
+            runtime.block_on(serve::serve(config, listen, management_listen))
         }
     }
 }

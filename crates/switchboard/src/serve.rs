@@ -30,7 +30,11 @@ pub fn validate(path: &Path) -> ExitCode {
 }
 
 /// `switchboard serve`.
-pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> ExitCode {
+pub async fn serve(
+    config_path: Option<PathBuf>,
+    listen: Option<String>,
+    management_listen: Option<String>,
+) -> ExitCode {
     let path = config_path.or_else(|| {
         Path::new(DEFAULT_CONFIG)
             .exists()
@@ -47,8 +51,11 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Exit
             return ExitCode::FAILURE;
         }
     };
-    if let Some(listen) = &listen {
-        config.server.listen.clone_from(listen);
+    if let Some(listen) = listen {
+        config.server.listen = listen;
+    }
+    if let Some(listen) = management_listen {
+        config.management.listen = listen;
     }
     let drain = Duration::from_secs(config.server.limits.drain_seconds);
     let apis: Vec<(String, Vec<String>)> = config
