@@ -58,6 +58,8 @@ pub async fn serve(
         config.management.listen = listen;
     }
     let drain = Duration::from_secs(config.server.limits.drain_seconds);
+    // Installed before anything is printed: a signal sent as soon as the URL appears is ours.
+    let signals = Signals::install();
     let apis: Vec<(String, Vec<String>)> = config
         .apis
         .iter()
@@ -94,7 +96,7 @@ pub async fn serve(
             println!("then send: hello   or   {{\"action\":\"whoami\"}}");
         }
     }
-    wait_for_signals(&gateway, path.as_deref()).await;
+    wait_for_signals(signals, &gateway, path.as_deref()).await;
     tracing::info!("shutting down: closing connections with 1001");
     if gateway.shutdown(drain).await {
         ExitCode::SUCCESS
@@ -104,14 +106,38 @@ pub async fn serve(
     }
 }
 
+/// SIGTERM, SIGINT and SIGHUP streams.
 #[cfg(unix)]
-async fn wait_for_signals(gateway: &switchboard_gateway::GatewayHandle, path: Option<&Path>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
+struct Signals(
+    Option<(
+        tokio::signal::unix::Signal,
+        tokio::signal::unix::Signal,
+        tokio::signal::unix::Signal,
+    )>,
+);
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(term), Ok(int), Ok(hup)) => Self(Some((term, int, hup))),
+            _ => Self(None),
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(
+    signals: Signals,
+    gateway: &switchboard_gateway::GatewayHandle,
+    path: Option<&Path>,
+) {
+    let Some((mut term, mut int, mut hup)) = signals.0 else {
         tracing::error!("cannot install signal handlers; waiting for Ctrl-C");
         let _ = tokio::signal::ctrl_c().await;
         return;
@@ -126,7 +152,21 @@ async fn wait_for_signals(gateway: &switchboard_gateway::GatewayHandle, path: Op
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(_gateway: &switchboard_gateway::GatewayHandle, _path: Option<&Path>) {
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> Self {
+        Self
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(
+    _signals: Signals,
+    _gateway: &switchboard_gateway::GatewayHandle,
+    _path: Option<&Path>,
+) {
     let _ = tokio::signal::ctrl_c().await;
 }
 
