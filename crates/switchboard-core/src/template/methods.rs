@@ -203,9 +203,12 @@ impl Renderer<'_, '_> {
                     return Ok(Value::Null);
                 };
                 let estimate = if from.is_empty() {
-                    (s.len() + 1) * (to.len() + 1) + s.len()
+                    (s.len().saturating_add(1))
+                        .saturating_mul(to.len().saturating_add(1))
+                        .saturating_add(s.len())
                 } else {
-                    s.len() + s.matches(&*from).count().saturating_mul(to.len())
+                    s.len()
+                        .saturating_add(s.matches(&*from).count().saturating_mul(to.len()))
                 };
                 self.charge(estimate, at)?;
                 if from.is_empty() {
@@ -231,7 +234,11 @@ impl Renderer<'_, '_> {
                     .find_iter(s)
                     .count()
                     .min(if limit == 1 { 1 } else { usize::MAX });
-                self.charge(s.len() + matches.saturating_mul(repl.len() + 16), at)?;
+                self.charge(
+                    s.len()
+                        .saturating_add(matches.saturating_mul(repl.len().saturating_add(16))),
+                    at,
+                )?;
                 let t = re.replacen(s, limit, repl.as_str());
                 self.string(&t, at)?
             }

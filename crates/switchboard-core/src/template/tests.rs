@@ -693,3 +693,47 @@ fn templates_are_shareable_across_threads() {
     let joined = handle.join().unwrap_or_else(|_| panic!("thread panicked"));
     assert_eq!(joined, Ok("VNRUSeldSwMCIRQ=".to_owned()));
 }
+
+#[test]
+fn deepest_accepted_nesting_fits_a_small_stack() {
+    // Tokio worker threads get 2 MiB; parse and render must fit there even in debug builds.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            let n = super::MAX_NESTING - 2;
+            let cases = [
+                format!("#set($a = {}1{})$a", "(".repeat(n), ")".repeat(n)),
+                format!("#set($a = {}1{})$a", "[".repeat(n), "]".repeat(n)),
+                format!("#set($a = {}true)$a", "!".repeat(n)),
+                format!("#set($a = 1{})$a", " + 1".repeat(n)),
+                format!(
+                    "#set($s = 'x')$s{}{}",
+                    ".concat($s".repeat(n / 2),
+                    ")".repeat(n / 2)
+                ),
+                format!(
+                    "{}x{}",
+                    "#if(((((true)))))#foreach($i in [1])".repeat(n / 7),
+                    "#end#end".repeat(n / 7)
+                ),
+            ];
+            let deep_body = format!("{}1{}", "[{\"a\":".repeat(60), "}]".repeat(60));
+            let t = "$input.path('$') $input.json('$') $util.parseJson($input.body).size()";
+            let out = Template::parse(t).and_then(|t| {
+                let ctx = serde_json::json!({});
+                t.render(&TemplateContext::new(&deep_body, &ctx, &BTreeMap::new()))
+            });
+            assert!(out.is_ok(), "{out:?}");
+            for t in &cases {
+                let parsed = Template::parse(t);
+                assert!(parsed.is_ok(), "{t}: {parsed:?}");
+                if let Ok(t) = parsed {
+                    let stage = BTreeMap::new();
+                    let ctx = serde_json::json!({});
+                    assert!(t.render(&TemplateContext::new("{}", &ctx, &stage)).is_ok());
+                }
+            }
+        });
+    let joined = handle.map(|h| h.join());
+    assert!(matches!(joined, Ok(Ok(()))), "overflowed or panicked");
+}
