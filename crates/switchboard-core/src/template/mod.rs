@@ -1,29 +1,148 @@
-//! Mapping templates (API Gateway's Velocity dialect). STUB: being written.
+//! Mapping templates: API Gateway's dialect of Apache Velocity (VTL), spec §4.4–§4.6.
+//!
+//! A [`Template`] is parsed once at config load and rendered per message into one `String`.
+//! It sees `$input` (the message body, JSONPath lookups, parameters), `$context` (through
+//! [`ContextVariables`]), `$stageVariables` and `$util`, plus the usual Velocity 1.7 language:
+//! `#set`, `#if/#elseif/#else/#end`, `#foreach` (with `$foreach.*`, `$velocityCount`),
+//! `#break`, `#stop`, comments, `#[[unparsed]]#`, and the Java methods templates commonly call
+//! on strings, lists and maps.
+//!
+//! # Behaviour where Velocity, velocityjs and API Gateway could differ
+//!
+//! Velocity 1.7 (what API Gateway runs) is followed unless stated otherwise:
+//!
+//! - **Null references** render as their own source text (`$foo.bar`), or nothing when quiet
+//!   (`$!foo`). One user report (toqoz/api-gateway-mapping-template#5) says API Gateway renders
+//!   a missing property as empty instead; unconfirmed, so Velocity's rule stands.
+//! - **Whitespace gobbling** as Velocity 1.7's lexer does it: the line break (after optional
+//!   blanks) following the `)` of `#set`/`#if`/`#elseif`/`#foreach` and following `#else`/
+//!   `#end` is dropped; a `## comment` takes its line break with it; blanks that begin a lexer
+//!   token right before `#set(` are dropped (e.g. an indented `#set` line after a directive
+//!   line). velocityjs differs: it never drops blanks before `#set`, it also drops the line
+//!   break after `#* *#` comments and `#break`, and it does not treat a lone `\r` as a break.
+//! - **`#if` truthiness**: only null and `false` are false (Velocity 1.7). velocityjs uses
+//!   JavaScript truthiness (`""` and `0` are false there).
+//! - **`#set` to null** leaves the variable unchanged (Velocity 1.7 default; velocityjs
+//!   assigns `undefined`).
+//! - **`$input.json(path)`**: compact JSON of the selection; a wildcard/deep-scan path gives a
+//!   JSON array. A definite path that matches nothing renders as the empty string.
+//! - **`$input.path(path)`**: the selection as a VTL value; a missing path is null.
+//! - **Body not JSON**: `$input.json` and `$input.path` fail the render (the gateway answers
+//!   `Internal server error`); `$input.body` always works.
+//! - **`$input.params('x')`** searches path, then querystring, then header (exact name, then
+//!   case-insensitive for headers) and gives `""` when absent.
+//! - **Printing values**: maps print as Java does (`{a=1, b=x}`), lists built in the template
+//!   as `[1, 2]`, lists that came from JSON (`$input.path`, `$util.parseJson`, `$context`) as
+//!   compact JSON (`[{"c":5}]`) — as LocalStack observed on AWS. Doubles print as Java's
+//!   `Double.toString` (`2.0`, `1.0E10`). Map keys are always strings; maps keep insertion
+//!   order (Java's `HashMap` order is not reproduced).
+//! - **Strings**: `''` and `""` inside literals stand for one quote; backslash escapes in
+//!   double-quoted strings are kept as written (Velocity 1.7; velocityjs unescapes `\"`).
+//!   Indexes (`substring`, `indexOf`, `length`) count Unicode scalar values, not UTF-16 units.
+//! - **Regular expressions** (`matches`, `replaceAll`, `replaceFirst`, `split`) use the
+//!   `regex` crate: no look-around or back-references (such a pattern is a render error).
+//! - **Errors Java would throw** (list index out of bounds, `substring` out of range, invalid
+//!   regex, malformed `urlDecode`/`base64Decode` input, `parseJson` of invalid JSON) fail the
+//!   render. A method that does not exist, or gets arguments of the wrong kinds, gives null.
+//! - **Arithmetic**: integer overflow falls back to a double (Java would use `BigInteger`);
+//!   division or modulo by zero gives null; `+` with a string operand concatenates;
+//!   `<`/`>`-style comparisons of non-numbers are false.
+//! - **Extensions** Velocity 1.7 lacks: a `null` literal, unary minus on any expression.
+//! - **Not supported** (parse error): `#macro`, `#parse`, `#include`, `#evaluate`, `#define`.
+//!
+//! # Limits (untrusted templates and bodies)
+//!
+//! Templates larger than 300 KB are rejected; nesting deeper than [`MAX_NESTING`] is a parse
+//! error; a render fails (never panics) past [`MAX_OUTPUT_BYTES`] of output, [`MAX_STEPS`]
+//! evaluation steps, [`MAX_LOOP_ITERATIONS`] items in one `#foreach`, [`MAX_RANGE_LEN`] items
+//! in a range, and string/list size caps.
+
+mod ast;
+mod builtins;
+mod eval;
+mod expr;
+mod jsonpath;
+mod lexer;
+mod methods;
+mod parser;
+mod util;
+mod value;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// A parsed template.
+/// Largest template accepted by [`Template::parse`] (API Gateway's 300 KB, spec §4.6).
+pub const MAX_TEMPLATE_BYTES: usize = 300 * 1024;
+/// Deepest nesting of blocks, brackets and operators the parser accepts.
+pub const MAX_NESTING: usize = 64;
+/// Largest rendered output.
+pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+/// Most items one `#foreach` may iterate.
+pub const MAX_LOOP_ITERATIONS: usize = 10_000;
+/// Most items a `[a..b]` range may hold.
+pub const MAX_RANGE_LEN: usize = 10_000;
+/// Most evaluation steps one render may take (bounds nested loops and JSON conversions).
+pub const MAX_STEPS: u64 = 2_000_000;
+/// Largest single string value.
+pub(crate) const MAX_STRING_BYTES: usize = 1024 * 1024;
+/// Most bytes of strings one render may build in total.
+pub(crate) const MAX_ALLOC_BYTES: usize = 64 * 1024 * 1024;
+/// Most items in one list or map.
+pub(crate) const MAX_LIST_LEN: usize = 100_000;
+
+/// A parsed mapping template. Cheap to clone; `Send + Sync`, so it can be shared.
 #[derive(Debug, Clone)]
 pub struct Template {
-    source: String,
+    program: Arc<Program>,
 }
 
-/// A template error with its position.
+#[derive(Debug)]
+struct Program {
+    source: Box<str>,
+    nodes: Vec<ast::Node>,
+}
+
+/// A parse or render error with the 1-based position of the offending construct.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
 pub struct TemplateError {
     /// 1-based line.
     pub line: usize,
-    /// 1-based column.
+    /// 1-based column, in characters.
     pub column: usize,
     /// What is wrong.
     pub message: String,
 }
 
-/// Supplies `$context.*` values.
+/// Supplies `$context.*` values (spec §4.6).
 pub trait ContextVariables {
-    /// The value at a dotted path below `$context`, e.g. `connectionId` or `authorizer.principalId`.
+    /// The value at a dotted path below `$context`, e.g. `connectionId`,
+    /// `authorizer.principalId` or `identity.sourceIp`. Strings render raw, numbers and
+    /// booleans as JSON text, objects as navigable maps.
     fn get(&self, path: &str) -> Option<serde_json::Value>;
+}
+
+/// A JSON object serves as a context: `"a.b"` looks up `{"a": {"b": …}}`.
+impl ContextVariables for serde_json::Value {
+    fn get(&self, path: &str) -> Option<serde_json::Value> {
+        path.split('.').try_fold(self, |v, key| v.get(key)).cloned()
+    }
+}
+
+/// Request parameters for `$input.params()` (mostly headers and query string on `$connect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputParams {
+    /// Path parameters.
+    pub path: BTreeMap<String, String>,
+    /// Query-string parameters.
+    pub querystring: BTreeMap<String, String>,
+    /// Headers.
+    pub header: BTreeMap<String, String>,
 }
 
 /// What a template can see when rendered.
@@ -34,18 +153,64 @@ pub struct TemplateContext<'a> {
     pub context: &'a dyn ContextVariables,
     /// `$stageVariables.*`.
     pub stage_variables: &'a BTreeMap<String, String>,
+    /// `$input.params()`; `None` behaves as no parameters at all.
+    pub params: Option<&'a InputParams>,
+}
+
+impl<'a> TemplateContext<'a> {
+    /// A context without request parameters.
+    pub fn new(
+        body: &'a str,
+        context: &'a dyn ContextVariables,
+        stage_variables: &'a BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            body,
+            context,
+            stage_variables,
+            params: None,
+        }
+    }
+
+    /// Adds request parameters for `$input.params()`.
+    pub fn with_params(mut self, params: &'a InputParams) -> Self {
+        self.params = Some(params);
+        self
+    }
 }
 
 impl Template {
-    /// Parses a template.
+    /// Parses a template; errors carry the line and column of the offending token.
     pub fn parse(source: &str) -> Result<Self, TemplateError> {
+        if source.len() > MAX_TEMPLATE_BYTES {
+            return Err(TemplateError {
+                line: 1,
+                column: 1,
+                message: format!(
+                    "the template is {} bytes; the maximum mapping template size is 300 KB \
+                     ({MAX_TEMPLATE_BYTES} bytes)",
+                    source.len()
+                ),
+            });
+        }
+        let nodes = parser::Parser::new(source).parse_template()?;
         Ok(Self {
-            source: source.to_owned(),
+            program: Arc::new(Program {
+                source: source.into(),
+                nodes,
+            }),
         })
     }
 
-    /// Renders the template.
-    pub fn render(&self, _ctx: &TemplateContext<'_>) -> Result<String, TemplateError> {
-        Ok(self.source.clone())
+    /// Renders the template for one message. Never panics; fails with the position of the
+    /// construct that could not be evaluated or that hit a limit.
+    pub fn render(&self, ctx: &TemplateContext<'_>) -> Result<String, TemplateError> {
+        let mut renderer = eval::Renderer::new(ctx, &self.program.source);
+        renderer.render_template(&self.program.nodes)
+    }
+
+    /// The template text as written.
+    pub fn source(&self) -> &str {
+        &self.program.source
     }
 }

@@ -1,0 +1,217 @@
+//! The JSONPath subset that `$input.json()` and `$input.path()` take: `$`, `.name`,
+//! `['name']`, `["name"]`, `[n]` (negative counts from the end), `[*]`, `.*`, `..name`, `..*`.
+//! A path without a leading `$` is read as `$.path` (as Jayway JsonPath does).
+
+use serde_json::Value as Json;
+
+/// Most values one path may select.
+const MAX_RESULTS: usize = 100_000;
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Child(String),
+    Index(i64),
+    Wildcard,
+    Deep(String),
+    DeepWildcard,
+}
+
+/// A parsed path.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JsonPath {
+    steps: Vec<Step>,
+}
+
+/// What a path selected.
+#[derive(Debug)]
+pub(crate) enum Selection<'a> {
+    /// A definite path that found its value.
+    One(&'a Json),
+    /// A definite path that found nothing.
+    Missing,
+    /// An indefinite path (wildcard or deep scan): every match, possibly none.
+    Many(Vec<&'a Json>),
+}
+
+impl JsonPath {
+    /// Parses `path`.
+    pub fn parse(path: &str) -> Result<Self, String> {
+        let path = path.trim();
+        let mut rest = if let Some(r) = path.strip_prefix('$') {
+            r
+        } else if path.starts_with('[') || path.is_empty() {
+            path
+        } else {
+            // Jayway: `a.b` means `$.a.b`; keep the dot handling uniform below.
+            return Self::parse(&format!("$.{path}"));
+        };
+        let mut steps = Vec::new();
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix("..") {
+                if let Some(r2) = r.strip_prefix('*') {
+                    steps.push(Step::DeepWildcard);
+                    rest = r2;
+                } else if r.starts_with('[') {
+                    let (step, r2) = bracket(r, path)?;
+                    match step {
+                        Step::Child(name) => steps.push(Step::Deep(name)),
+                        Step::Wildcard => steps.push(Step::DeepWildcard),
+                        _ => return Err(format!("unsupported JSONPath '{path}'")),
+                    }
+                    rest = r2;
+                } else {
+                    let (name, r2) = name(r);
+                    if name.is_empty() {
+                        return Err(format!(
+                            "invalid JSONPath '{path}': name expected after '..'"
+                        ));
+                    }
+                    steps.push(Step::Deep(name.to_owned()));
+                    rest = r2;
+                }
+            } else if let Some(r) = rest.strip_prefix('.') {
+                if let Some(r2) = r.strip_prefix('*') {
+                    steps.push(Step::Wildcard);
+                    rest = r2;
+                } else {
+                    let (name, r2) = name(r);
+                    if name.is_empty() {
+                        return Err(format!(
+                            "invalid JSONPath '{path}': name expected after '.'"
+                        ));
+                    }
+                    steps.push(Step::Child(name.to_owned()));
+                    rest = r2;
+                }
+            } else if rest.starts_with('[') {
+                let (step, r2) = bracket(rest, path)?;
+                steps.push(step);
+                rest = r2;
+            } else {
+                return Err(format!("invalid JSONPath '{path}'"));
+            }
+        }
+        Ok(Self { steps })
+    }
+
+    /// True when the path selects at most one value.
+    fn definite(&self) -> bool {
+        self.steps
+            .iter()
+            .all(|s| matches!(s, Step::Child(_) | Step::Index(_)))
+    }
+
+    /// Applies the path to `root`.
+    pub fn select<'a>(&self, root: &'a Json) -> Result<Selection<'a>, String> {
+        let mut current = vec![root];
+        for step in &self.steps {
+            let mut next = Vec::new();
+            for node in current {
+                match step {
+                    Step::Child(name) => {
+                        if let Some(v) = node.as_object().and_then(|m| m.get(name)) {
+                            next.push(v);
+                        }
+                    }
+                    Step::Index(i) => {
+                        if let Some(items) = node.as_array() {
+                            let len = i64::try_from(items.len()).unwrap_or(i64::MAX);
+                            let at = if *i < 0 { len + i } else { *i };
+                            if let Some(v) = usize::try_from(at).ok().and_then(|a| items.get(a)) {
+                                next.push(v);
+                            }
+                        }
+                    }
+                    Step::Wildcard => children(node, &mut next),
+                    Step::Deep(name) => deep(node, Some(name), &mut next)?,
+                    Step::DeepWildcard => deep(node, None, &mut next)?,
+                }
+                if next.len() > MAX_RESULTS {
+                    return Err(format!("JSONPath selects more than {MAX_RESULTS} values"));
+                }
+            }
+            current = next;
+        }
+        if self.definite() {
+            Ok(current
+                .first()
+                .map_or(Selection::Missing, |v| Selection::One(v)))
+        } else {
+            Ok(Selection::Many(current))
+        }
+    }
+}
+
+/// A dotted name: up to the next `.` or `[`.
+fn name(s: &str) -> (&str, &str) {
+    let end = s.find(['.', '[']).unwrap_or(s.len());
+    (s[..end].trim(), &s[end..])
+}
+
+/// `[...]` at the start of `s`.
+fn bracket<'p>(s: &'p str, path: &str) -> Result<(Step, &'p str), String> {
+    let inner_and_rest = &s[1..];
+    let inner_and_rest = inner_and_rest.trim_start();
+    if let Some(q) = inner_and_rest
+        .chars()
+        .next()
+        .filter(|c| *c == '\'' || *c == '"')
+    {
+        let body = &inner_and_rest[1..];
+        let end = body
+            .find(q)
+            .ok_or_else(|| format!("invalid JSONPath '{path}': unterminated quote"))?;
+        let key = &body[..end];
+        let after = body[end + 1..].trim_start();
+        let after = after
+            .strip_prefix(']')
+            .ok_or_else(|| format!("invalid JSONPath '{path}': ']' expected"))?;
+        return Ok((Step::Child(key.to_owned()), after));
+    }
+    let end = inner_and_rest
+        .find(']')
+        .ok_or_else(|| format!("invalid JSONPath '{path}': ']' expected"))?;
+    let inner = inner_and_rest[..end].trim();
+    let after = &inner_and_rest[end + 1..];
+    if inner == "*" {
+        return Ok((Step::Wildcard, after));
+    }
+    match inner.parse::<i64>() {
+        Ok(i) => Ok((Step::Index(i), after)),
+        Err(_) => Err(format!(
+            "unsupported JSONPath '{path}' (filters, slices and unions are not supported)"
+        )),
+    }
+}
+
+/// Every direct child of `node`.
+fn children<'a>(node: &'a Json, out: &mut Vec<&'a Json>) {
+    match node {
+        Json::Object(m) => out.extend(m.values()),
+        Json::Array(items) => out.extend(items.iter()),
+        _ => {}
+    }
+}
+
+/// `..name` (or `..*` when `name` is `None`): document order, no recursion.
+fn deep<'a>(node: &'a Json, name: Option<&str>, out: &mut Vec<&'a Json>) -> Result<(), String> {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match name {
+            Some(name) => {
+                if let Some(v) = n.as_object().and_then(|m| m.get(name)) {
+                    out.push(v);
+                }
+            }
+            None => children(n, out),
+        }
+        if out.len() > MAX_RESULTS {
+            return Err(format!("JSONPath selects more than {MAX_RESULTS} values"));
+        }
+        let mut kids = Vec::new();
+        children(n, &mut kids);
+        stack.extend(kids.into_iter().rev());
+    }
+    Ok(())
+}

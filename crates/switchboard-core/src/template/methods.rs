@@ -1,0 +1,593 @@
+//! Java methods that templates call on strings, lists, maps and numbers.
+//!
+//! A call that matches no method (unknown name, wrong arity or argument kinds) yields null, so
+//! the reference renders as its source text, as Velocity does. A matched method that Java would
+//! make throw (index out of range, bad regular expression) is a render error.
+
+use std::rc::Rc;
+
+use super::ast::Offset;
+use super::eval::Renderer;
+use super::value::{Obj, Value};
+use super::{TemplateError, MAX_LIST_LEN};
+
+/// Regular expressions compiled per render at most (the cache is cleared past this).
+const MAX_CACHED_REGEXES: usize = 64;
+
+impl Renderer<'_, '_> {
+    /// `receiver.name(args)`.
+    pub fn call(
+        &mut self,
+        receiver: Value,
+        name: &str,
+        args: &[Value],
+        at: Offset,
+    ) -> Result<Value, TemplateError> {
+        match receiver {
+            Value::Input => self.input_method(name, args, at),
+            Value::Util => self.util_method(name, args, at),
+            Value::Str(s) => self.string_method(&s, name, args, at),
+            Value::List(id) => self.list_method(id, name, args, at),
+            Value::Map(id) => self.map_method(id, name, args, at),
+            Value::Entry(id) => Ok(match (self.heap.get(id), name, args) {
+                (Some(Obj::Entry(k, _)), "getKey", []) => Value::Str(k.clone()),
+                (Some(Obj::Entry(_, v)), "getValue", []) => v.clone(),
+                _ => self.common_method(&receiver, name, args, at)?,
+            }),
+            Value::Foreach { index, has_next } => Ok(match (name, args) {
+                ("hasNext", []) => Value::Bool(has_next),
+                ("getIndex", []) => Value::Int(index),
+                ("getCount", []) => Value::Int(index.saturating_add(1)),
+                ("isFirst", []) => Value::Bool(index == 0),
+                ("isLast", []) => Value::Bool(!has_next),
+                _ => Value::Null,
+            }),
+            Value::Int(_) | Value::Float(_) => Ok(match (name, args) {
+                ("intValue" | "longValue", []) => match receiver {
+                    Value::Float(f) => Value::Int(f as i64),
+                    other => other,
+                },
+                ("doubleValue" | "floatValue", []) => Value::Float(super::value::to_f64(&receiver)),
+                _ => self.common_method(&receiver, name, args, at)?,
+            }),
+            Value::Bool(_) => self.common_method(&receiver, name, args, at),
+            Value::Null | Value::Context(_) => Ok(Value::Null),
+        }
+    }
+
+    /// Methods every Java object has.
+    fn common_method(
+        &mut self,
+        receiver: &Value,
+        name: &str,
+        args: &[Value],
+        at: Offset,
+    ) -> Result<Value, TemplateError> {
+        Ok(match (name, args) {
+            ("toString", []) => match self.display(receiver, at)? {
+                Some(s) => Value::Str(Rc::from(s)),
+                None => Value::Null,
+            },
+            ("equals", [other]) => {
+                let same_kind = std::mem::discriminant(receiver) == std::mem::discriminant(other)
+                    || matches!(
+                        (receiver, other),
+                        (Value::Int(_), Value::Int(_)) | (Value::Float(_), Value::Float(_))
+                    );
+                let eq = same_kind
+                    && self
+                        .heap
+                        .equals(receiver, other, 0)
+                        .map_err(|m| self.err(at, m))?;
+                Value::Bool(eq)
+            }
+            _ => Value::Null,
+        })
+    }
+
+    /// A compiled regular expression (Rust `regex` syntax: no look-around or back-references).
+    pub fn regex(&mut self, pattern: &str, at: Offset) -> Result<regex::Regex, TemplateError> {
+        if let Some(re) = self.regexes.get(pattern) {
+            return Ok(re.clone());
+        }
+        self.tick(at)?;
+        let re = regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .dfa_size_limit(1 << 20)
+            .build()
+            .map_err(|e| self.err(at, format!("invalid regular expression: {e}")))?;
+        if self.regexes.len() >= MAX_CACHED_REGEXES {
+            self.regexes.clear();
+        }
+        self.regexes.insert(pattern.into(), re.clone());
+        Ok(re)
+    }
+
+    fn string_method(
+        &mut self,
+        s: &Rc<str>,
+        name: &str,
+        args: &[Value],
+        at: Offset,
+    ) -> Result<Value, TemplateError> {
+        let str_arg = |i: usize| match args.get(i) {
+            Some(Value::Str(a)) => Some(a.clone()),
+            _ => None,
+        };
+        let int_arg = |i: usize| args.get(i).and_then(Value::as_int);
+        let char_len = || s.chars().count();
+        let out_of_range = |this: &Self, what: String| {
+            Err(this.err(at, format!("String index out of range: {what}")))
+        };
+        Ok(match (name, args.len()) {
+            ("length" | "size", 0) => Value::Int(i64::try_from(char_len()).unwrap_or(i64::MAX)),
+            ("isEmpty", 0) => Value::Bool(s.is_empty()),
+            ("toString" | "trim" | "toLowerCase" | "toUpperCase", 0) => {
+                let t = match name {
+                    "trim" => s.trim_matches(|c: char| c <= ' ').to_owned(),
+                    "toLowerCase" => s.to_lowercase(),
+                    "toUpperCase" => s.to_uppercase(),
+                    _ => return Ok(Value::Str(s.clone())),
+                };
+                self.string(&t, at)?
+            }
+            ("substring", 1 | 2) => {
+                let len = char_len();
+                let (Some(b), e) = (
+                    int_arg(0),
+                    if args.len() == 2 {
+                        int_arg(1)
+                    } else {
+                        Some(len as i64)
+                    },
+                ) else {
+                    return Ok(Value::Null);
+                };
+                let Some(e) = e else { return Ok(Value::Null) };
+                if b < 0 || e > len as i64 || b > e {
+                    return out_of_range(self, format!("begin {b}, end {e}, length {len}"));
+                }
+                let t: String = s.chars().skip(b as usize).take((e - b) as usize).collect();
+                self.string(&t, at)?
+            }
+            ("charAt", 1) => {
+                let Some(i) = int_arg(0) else {
+                    return Ok(Value::Null);
+                };
+                match usize::try_from(i).ok().and_then(|i| s.chars().nth(i)) {
+                    Some(c) => Value::str(c.encode_utf8(&mut [0; 4])),
+                    None => return out_of_range(self, format!("index {i}")),
+                }
+            }
+            ("indexOf" | "lastIndexOf", 1 | 2) => {
+                let Some(needle) = str_arg(0) else {
+                    return Ok(Value::Null);
+                };
+                let found = if name == "indexOf" {
+                    let from = int_arg(1).unwrap_or(0).max(0) as usize;
+                    let start = s.char_indices().nth(from).map_or(s.len(), |(b, _)| b);
+                    s.get(start..)
+                        .and_then(|t| t.find(&*needle))
+                        .map(|b| b + start)
+                } else {
+                    s.rfind(&*needle)
+                };
+                let idx = found.map_or(-1, |b| s.get(..b).map_or(0, |p| p.chars().count()) as i64);
+                Value::Int(idx)
+            }
+            ("contains", 1) => match str_arg(0) {
+                Some(n) => Value::Bool(s.contains(&*n)),
+                None => Value::Null,
+            },
+            ("startsWith", 1) => match str_arg(0) {
+                Some(n) => Value::Bool(s.starts_with(&*n)),
+                None => Value::Null,
+            },
+            ("endsWith", 1) => match str_arg(0) {
+                Some(n) => Value::Bool(s.ends_with(&*n)),
+                None => Value::Null,
+            },
+            ("equals", 1) => Value::Bool(str_arg(0).is_some_and(|o| o == *s)),
+            ("equalsIgnoreCase", 1) => {
+                Value::Bool(str_arg(0).is_some_and(|o| o.to_lowercase() == s.to_lowercase()))
+            }
+            ("concat", 1) => match str_arg(0) {
+                Some(o) => {
+                    self.charge(s.len() + o.len(), at)?;
+                    Value::Str(Rc::from(format!("{s}{o}")))
+                }
+                None => Value::Null,
+            },
+            ("replace", 2) => {
+                let (Some(from), Some(to)) = (str_arg(0), str_arg(1)) else {
+                    return Ok(Value::Null);
+                };
+                let estimate = if from.is_empty() {
+                    (s.len().saturating_add(1))
+                        .saturating_mul(to.len().saturating_add(1))
+                        .saturating_add(s.len())
+                } else {
+                    s.len()
+                        .saturating_add(s.matches(&*from).count().saturating_mul(to.len()))
+                };
+                self.charge(estimate, at)?;
+                if from.is_empty() {
+                    // Java inserts the replacement between every character and at both ends.
+                    let mut t = String::from(&*to);
+                    for c in s.chars() {
+                        t.push(c);
+                        t.push_str(&to);
+                    }
+                    Value::Str(Rc::from(t))
+                } else {
+                    Value::Str(Rc::from(s.replace(&*from, &to)))
+                }
+            }
+            ("replaceAll" | "replaceFirst", 2) => {
+                let (Some(pattern), Some(repl)) = (str_arg(0), str_arg(1)) else {
+                    return Ok(Value::Null);
+                };
+                let re = self.regex(&pattern, at)?;
+                let repl = java_replacement(&repl);
+                let limit = if name == "replaceFirst" { 1 } else { 0 };
+                let matches = re
+                    .find_iter(s)
+                    .count()
+                    .min(if limit == 1 { 1 } else { usize::MAX });
+                self.charge(
+                    s.len()
+                        .saturating_add(matches.saturating_mul(repl.len().saturating_add(16))),
+                    at,
+                )?;
+                let t = re.replacen(s, limit, repl.as_str());
+                self.string(&t, at)?
+            }
+            ("matches", 1) => {
+                let Some(pattern) = str_arg(0) else {
+                    return Ok(Value::Null);
+                };
+                let re = self.regex(&format!("^(?:{pattern})$"), at)?;
+                Value::Bool(re.is_match(s))
+            }
+            ("split", 1 | 2) => {
+                let Some(pattern) = str_arg(0) else {
+                    return Ok(Value::Null);
+                };
+                let limit = if args.len() == 2 {
+                    match int_arg(1) {
+                        Some(l) => l,
+                        None => return Ok(Value::Null),
+                    }
+                } else {
+                    0
+                };
+                let re = self.regex(&pattern, at)?;
+                let parts = java_split(s, &re, limit);
+                if parts.len() > MAX_LIST_LEN {
+                    return Err(
+                        self.err(at, format!("split yields more than {MAX_LIST_LEN} items"))
+                    );
+                }
+                let mut items = Vec::with_capacity(parts.len());
+                for p in parts {
+                    self.tick(at)?;
+                    items.push(self.string(p, at)?);
+                }
+                self.heap.new_list(items, false)
+            }
+            _ => self.common_method(&Value::Str(s.clone()), name, args, at)?,
+        })
+    }
+
+    fn list_method(
+        &mut self,
+        id: usize,
+        name: &str,
+        args: &[Value],
+        at: Offset,
+    ) -> Result<Value, TemplateError> {
+        let len = self.heap.list(id).len();
+        let full = |this: &Self| {
+            Err(this.err(
+                at,
+                format!("a list would exceed the limit of {MAX_LIST_LEN} items"),
+            ))
+        };
+        Ok(match (name, args) {
+            ("size", []) => Value::Int(len as i64),
+            ("isEmpty", []) => Value::Bool(len == 0),
+            ("get", [i]) => {
+                let Some(n) = i.as_int() else {
+                    return Ok(Value::Null);
+                };
+                match usize::try_from(n)
+                    .ok()
+                    .and_then(|p| self.heap.list(id).get(p))
+                {
+                    Some(v) => v.clone(),
+                    None => {
+                        return Err(
+                            self.err(at, format!("list index {n} is out of bounds (size {len})"))
+                        )
+                    }
+                }
+            }
+            ("contains" | "indexOf", [x]) => {
+                let mut found = None;
+                let items = self.heap.list(id).to_vec();
+                for (i, item) in items.iter().enumerate() {
+                    self.tick(at)?;
+                    if self.heap.equals(item, x, 0).map_err(|m| self.err(at, m))? {
+                        found = Some(i);
+                        break;
+                    }
+                }
+                if name == "contains" {
+                    Value::Bool(found.is_some())
+                } else {
+                    Value::Int(found.map_or(-1, |i| i as i64))
+                }
+            }
+            ("add", [x]) => {
+                if len >= MAX_LIST_LEN {
+                    return full(self);
+                }
+                if let Some(items) = self.heap.list_mut(id) {
+                    items.push(x.clone());
+                }
+                Value::Bool(true)
+            }
+            ("add", [i, x]) => {
+                if len >= MAX_LIST_LEN {
+                    return full(self);
+                }
+                match (
+                    i.as_int().and_then(|n| usize::try_from(n).ok()),
+                    self.heap.list_mut(id),
+                ) {
+                    (Some(p), Some(items)) if p <= items.len() => items.insert(p, x.clone()),
+                    _ => {
+                        return Err(
+                            self.err(at, format!("list index is out of bounds (size {len})"))
+                        )
+                    }
+                }
+                // `void`: renders as the reference text, as in Velocity.
+                Value::Null
+            }
+            ("addAll", [Value::List(other)]) => {
+                let extra = self.heap.list(*other).to_vec();
+                if len + extra.len() > MAX_LIST_LEN {
+                    return full(self);
+                }
+                for _ in 0..extra.len() / 64 {
+                    self.tick(at)?;
+                }
+                let changed = !extra.is_empty();
+                if let Some(items) = self.heap.list_mut(id) {
+                    items.extend(extra);
+                }
+                Value::Bool(changed)
+            }
+            ("set", [i, x]) => self.list_set(id, i, x.clone(), at)?,
+            ("remove", [Value::Int(n)]) => {
+                match (usize::try_from(*n).ok(), self.heap.list_mut(id)) {
+                    (Some(p), Some(items)) if p < items.len() => items.remove(p),
+                    _ => {
+                        return Err(
+                            self.err(at, format!("list index {n} is out of bounds (size {len})"))
+                        )
+                    }
+                }
+            }
+            ("remove", [x]) => {
+                let items = self.heap.list(id).to_vec();
+                let mut found = None;
+                for (i, item) in items.iter().enumerate() {
+                    if self.heap.equals(item, x, 0).map_err(|m| self.err(at, m))? {
+                        found = Some(i);
+                        break;
+                    }
+                }
+                if let (Some(i), Some(items)) = (found, self.heap.list_mut(id)) {
+                    items.remove(i);
+                }
+                Value::Bool(found.is_some())
+            }
+            ("clear", []) => {
+                if let Some(items) = self.heap.list_mut(id) {
+                    items.clear();
+                }
+                Value::Null
+            }
+            ("subList", [a, b]) => {
+                let (Some(a), Some(b)) = (a.as_int(), b.as_int()) else {
+                    return Ok(Value::Null);
+                };
+                if a < 0 || b > len as i64 || a > b {
+                    return Err(self.err(
+                        at,
+                        format!("subList({a}, {b}) is out of bounds (size {len})"),
+                    ));
+                }
+                let items = self.heap.list(id)[a as usize..b as usize].to_vec();
+                self.heap.new_list(items, false)
+            }
+            _ => self.common_method(&Value::List(id), name, args, at)?,
+        })
+    }
+
+    fn map_method(
+        &mut self,
+        id: usize,
+        name: &str,
+        args: &[Value],
+        at: Offset,
+    ) -> Result<Value, TemplateError> {
+        let Some(map) = self.heap.map(id) else {
+            return Ok(Value::Null);
+        };
+        let len = map.len();
+        Ok(match (name, args) {
+            ("size", []) => Value::Int(len as i64),
+            ("isEmpty", []) => Value::Bool(len == 0),
+            ("get" | "containsKey" | "remove", [k]) => {
+                let key = self.display(k, at)?.unwrap_or_else(|| "null".into());
+                match name {
+                    "get" => self
+                        .heap
+                        .map(id)
+                        .and_then(|m| m.get(&key))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    "containsKey" => {
+                        Value::Bool(self.heap.map(id).is_some_and(|m| m.get(&key).is_some()))
+                    }
+                    _ => self
+                        .heap
+                        .map_mut(id)
+                        .and_then(|m| m.remove(&key))
+                        .unwrap_or(Value::Null),
+                }
+            }
+            ("put", [k, v]) => {
+                let key = self.display(k, at)?.unwrap_or_else(|| "null".into());
+                if len >= MAX_LIST_LEN {
+                    return Err(self.err(
+                        at,
+                        format!("a map would exceed the limit of {MAX_LIST_LEN} entries"),
+                    ));
+                }
+                self.heap
+                    .map_mut(id)
+                    .and_then(|m| m.insert(Rc::from(key), v.clone()))
+                    .unwrap_or(Value::Null)
+            }
+            ("putAll", [Value::Map(other)]) => {
+                let (keys, values) = match self.heap.map(*other) {
+                    Some(o) => (o.keys().to_vec(), o.values().to_vec()),
+                    None => return Ok(Value::Null),
+                };
+                if len + keys.len() > MAX_LIST_LEN {
+                    return Err(self.err(
+                        at,
+                        format!("a map would exceed the limit of {MAX_LIST_LEN} entries"),
+                    ));
+                }
+                for (k, v) in keys.into_iter().zip(values) {
+                    self.tick(at)?;
+                    if let Some(m) = self.heap.map_mut(id) {
+                        m.insert(k, v);
+                    }
+                }
+                Value::Null
+            }
+            ("containsValue", [x]) => {
+                let values = map.values().to_vec();
+                let mut found = false;
+                for v in &values {
+                    self.tick(at)?;
+                    if self.heap.equals(v, x, 0).map_err(|m| self.err(at, m))? {
+                        found = true;
+                        break;
+                    }
+                }
+                Value::Bool(found)
+            }
+            ("keySet", []) => {
+                let keys: Vec<Value> = map.keys().iter().map(|k| Value::Str(k.clone())).collect();
+                self.heap.new_list(keys, false)
+            }
+            ("values", []) => {
+                let values = map.values().to_vec();
+                self.heap.new_list(values, false)
+            }
+            ("entrySet", []) => {
+                let pairs: Vec<(Rc<str>, Value)> = map
+                    .keys()
+                    .iter()
+                    .cloned()
+                    .zip(map.values().iter().cloned())
+                    .collect();
+                let mut entries = Vec::with_capacity(pairs.len());
+                for (k, v) in pairs {
+                    self.tick(at)?;
+                    entries.push(Value::Entry(self.heap.alloc(Obj::Entry(k, v))));
+                }
+                self.heap.new_list(entries, false)
+            }
+            ("clear", []) => {
+                if let Some(m) = self.heap.map_mut(id) {
+                    *m = Default::default();
+                }
+                Value::Null
+            }
+            _ => self.common_method(&Value::Map(id), name, args, at)?,
+        })
+    }
+}
+
+/// Java's `String.split(regex, limit)`: a zero-width match at the start yields no leading empty
+/// string; with `limit == 0` trailing empty strings are dropped; `limit > 0` caps the count.
+pub(crate) fn java_split<'s>(s: &'s str, re: &regex::Regex, limit: i64) -> Vec<&'s str> {
+    if s.is_empty() {
+        return vec![""];
+    }
+    let mut parts = Vec::new();
+    let mut last = 0;
+    for m in re.find_iter(s) {
+        if limit > 0 && parts.len() as i64 >= limit - 1 {
+            break;
+        }
+        if m.end() == 0 {
+            continue;
+        }
+        parts.push(s.get(last..m.start()).unwrap_or(""));
+        last = m.end();
+    }
+    parts.push(s.get(last..).unwrap_or(""));
+    if limit == 0 {
+        while parts.len() > 1 && parts.last() == Some(&"") {
+            parts.pop();
+        }
+        if parts == [""] && !s.is_empty() {
+            parts.clear();
+        }
+    }
+    parts
+}
+
+/// Java's replacement syntax (`$1`, `${name}`, `\$`) in the `regex` crate's syntax.
+pub(crate) fn java_replacement(repl: &str) -> String {
+    let mut out = String::with_capacity(repl.len());
+    let mut chars = repl.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('$') => out.push_str("$$"),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            '$' => {
+                if chars.peek() == Some(&'{') {
+                    out.push('$');
+                } else {
+                    let mut digits = String::new();
+                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        digits.push(d);
+                        chars.next();
+                    }
+                    if digits.is_empty() {
+                        out.push_str("$$");
+                    } else {
+                        out.push_str("${");
+                        out.push_str(&digits);
+                        out.push('}');
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
