@@ -34,11 +34,7 @@ impl MockIntegration {
 
     /// Runs the templates; no I/O.
     pub fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
-        let tctx = TemplateContext {
-            body: inv.body,
-            context: inv.ctx,
-            stage_variables: &inv.stage.variables,
-        };
+        let tctx = TemplateContext::new(inv.body, inv.ctx, &inv.stage.variables);
         let status = match self.request.select(inv.body) {
             RequestMapping::Template(t) => status_of(&t.render(&tctx)?),
             RequestMapping::Passthrough => DEFAULT_STATUS,
