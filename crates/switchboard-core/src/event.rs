@@ -99,7 +99,10 @@ pub struct EventInput<'a> {
 }
 
 /// Writes the Lambda proxy event into `out`.
-pub fn write_lambda_event(input: &EventInput<'_>, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+pub fn write_lambda_event(
+    input: &EventInput<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), serde_json::Error> {
     let ctx = input.ctx;
     let (headers, query) = match ctx.event_type {
         EventType::Connect => {

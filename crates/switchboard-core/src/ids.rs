@@ -77,6 +77,17 @@ impl fmt::Debug for AwsId {
     }
 }
 
+/// A new `X-Amzn-Trace-Id` value, `Root=1-{epoch seconds hex}-{96 random bits hex}`.
+pub fn trace_id(epoch_seconds: i64) -> String {
+    let mut random = [0u8; 12];
+    rand::rng().fill_bytes(&mut random);
+    let mut hex = String::with_capacity(24);
+    for b in random {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    format!("Root=1-{:08x}-{hex}", epoch_seconds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,15 +120,4 @@ mod tests {
         assert_eq!(AwsId::parse("!!!!!!!!!!!!!!!="), None);
         assert_eq!(AwsId::parse("AAAAAAAAAAAAAAAAAAAA"), None);
     }
-}
-
-/// A new `X-Amzn-Trace-Id` value, `Root=1-{epoch seconds hex}-{96 random bits hex}`.
-pub fn trace_id(epoch_seconds: i64) -> String {
-    let mut random = [0u8; 12];
-    rand::rng().fill_bytes(&mut random);
-    let mut hex = String::with_capacity(24);
-    for b in random {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    format!("Root=1-{:08x}-{hex}", epoch_seconds)
 }

@@ -146,12 +146,11 @@ impl IntegrationResponses {
                 .filter(|p| !p.is_empty())
             {
                 // Anchored: the pattern must match the whole selector, as API Gateway's do.
-                let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-                    MappingError::Regex {
+                let regex =
+                    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| MappingError::Regex {
                         key: key.clone(),
                         message: e.to_string(),
-                    }
-                })?;
+                    })?;
                 out.patterns.push((regex, response));
             } else {
                 return Err(MappingError::ResponseKey(key.clone()));

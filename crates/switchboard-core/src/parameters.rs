@@ -105,7 +105,12 @@ pub fn parse_mappings(
 }
 
 fn parse_source(value: &str) -> Result<Source, String> {
-    let prefixed = |p: &str| value.strip_prefix(p).filter(|n| !n.is_empty()).map(str::to_owned);
+    let prefixed = |p: &str| {
+        value
+            .strip_prefix(p)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+    };
     if value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'') {
         return Ok(Source::Static(value[1..value.len() - 1].to_owned()));
     }
@@ -187,10 +192,22 @@ mod tests {
         for (k, v) in [
             ("integration.request.header.cid", "context.connectionId"),
             ("integration.request.header.env", "stageVariables.env"),
-            ("integration.request.header.tok", "route.request.header.X-Token"),
-            ("integration.request.querystring.q", "route.request.querystring.q"),
-            ("integration.request.querystring.all", "route.request.multivaluequerystring.q"),
-            ("integration.request.header.room", "route.request.body.data.room"),
+            (
+                "integration.request.header.tok",
+                "route.request.header.X-Token",
+            ),
+            (
+                "integration.request.querystring.q",
+                "route.request.querystring.q",
+            ),
+            (
+                "integration.request.querystring.all",
+                "route.request.multivaluequerystring.q",
+            ),
+            (
+                "integration.request.header.room",
+                "route.request.body.data.room",
+            ),
             ("integration.request.header.fixed", "'v1'"),
         ] {
             map.insert(k.to_owned(), v.to_owned());

@@ -113,12 +113,17 @@ pub fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
         num(6..8)? as u8,
     )
     .ok()?;
-    let tod = time::Time::from_hms(num(9..11)? as u8, num(11..13)? as u8, num(13..15)? as u8).ok()?;
+    let tod =
+        time::Time::from_hms(num(9..11)? as u8, num(11..13)? as u8, num(13..15)? as u8).ok()?;
     Some(date.with_time(tod).assume_utc())
 }
 
 /// The canonical request (SigV4 task 1).
-pub fn canonical_request(input: &CanonicalInput<'_>, signed_headers: &[String], skip_query: Option<&str>) -> String {
+pub fn canonical_request(
+    input: &CanonicalInput<'_>,
+    signed_headers: &[String],
+    skip_query: Option<&str>,
+) -> String {
     let mut out = String::with_capacity(256);
     out.push_str(input.method);
     out.push('\n');
@@ -158,7 +163,10 @@ pub fn signature(canonical: &str, amz_date: &str, cred: &Credential<'_>) -> Stri
         "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
         sha256_hex(canonical.as_bytes())
     );
-    let mut key = hmac(format!("AWS4{}", cred.secret_access_key).as_bytes(), date.as_bytes());
+    let mut key = hmac(
+        format!("AWS4{}", cred.secret_access_key).as_bytes(),
+        date.as_bytes(),
+    );
     key = hmac(&key, cred.region.as_bytes());
     key = hmac(&key, cred.service.as_bytes());
     key = hmac(&key, b"aws4_request");
@@ -438,7 +446,10 @@ mod tests {
 
     #[test]
     fn aws_test_suite_get_vanilla_query_order() {
-        let headers = [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z")];
+        let headers = [
+            ("Host", "example.amazonaws.com"),
+            ("X-Amz-Date", "20150830T123600Z"),
+        ];
         let input = CanonicalInput {
             method: "GET",
             raw_path: "/",
@@ -460,7 +471,10 @@ mod tests {
 
     #[test]
     fn aws_test_suite_get_vanilla() {
-        let headers = [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z")];
+        let headers = [
+            ("Host", "example.amazonaws.com"),
+            ("X-Amz-Date", "20150830T123600Z"),
+        ];
         let input = CanonicalInput {
             method: "GET",
             raw_path: "/",
@@ -469,8 +483,15 @@ mod tests {
             payload_hash: &sha256_hex(b""),
         };
         let names = vec!["host".to_owned(), "x-amz-date".to_owned()];
-        let sig = signature(&canonical_request(&input, &names, None), "20150830T123600Z", &cred());
-        assert_eq!(sig, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+        let sig = signature(
+            &canonical_request(&input, &names, None),
+            "20150830T123600Z",
+            &cred(),
+        );
+        assert_eq!(
+            sig,
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
     }
 
     #[test]
@@ -487,7 +508,10 @@ mod tests {
     fn sign_then_verify_round_trips_and_tampering_fails() {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
         let body_hash = sha256_hex(b"hello");
-        let headers = [("host", "127.0.0.1:9000"), ("content-type", "application/json")];
+        let headers = [
+            ("host", "127.0.0.1:9000"),
+            ("content-type", "application/json"),
+        ];
         let input = CanonicalInput {
             method: "POST",
             raw_path: "/2015-03-31/functions/f/invocations",
@@ -496,16 +520,28 @@ mod tests {
             payload_hash: &body_hash,
         };
         let added = sign(&input, &cred(), Some("token"), now);
-        let auth = added.iter().find(|(n, _)| *n == "authorization").map(|(_, v)| v.as_str());
-        let date = added.iter().find(|(n, _)| *n == "x-amz-date").map(|(_, v)| v.as_str());
+        let auth = added
+            .iter()
+            .find(|(n, _)| *n == "authorization")
+            .map(|(_, v)| v.as_str());
+        let date = added
+            .iter()
+            .find(|(n, _)| *n == "x-amz-date")
+            .map(|(_, v)| v.as_str());
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         all.extend(added.iter().map(|(n, v)| (*n, v.as_str())));
         let claim = parse_claim(auth, date, "").expect("claim");
         assert_eq!(claim.service, "service");
-        let signed_input = CanonicalInput { headers: &all, ..input.clone() };
+        let signed_input = CanonicalInput {
+            headers: &all,
+            ..input.clone()
+        };
         assert!(verify(&signed_input, &claim, SECRET));
         assert!(!verify(&signed_input, &claim, "wrong"));
-        let tampered = CanonicalInput { payload_hash: &sha256_hex(b"hellO"), ..signed_input.clone() };
+        let tampered = CanonicalInput {
+            payload_hash: &sha256_hex(b"hellO"),
+            ..signed_input.clone()
+        };
         assert!(!verify(&tampered, &claim, SECRET));
     }
 

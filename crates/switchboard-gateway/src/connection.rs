@@ -7,9 +7,9 @@ use crate::dispatch::{self, Inbound};
 use crate::runtime::Stage;
 use crate::server::GatewayState;
 use futures_util::{SinkExt, StreamExt};
-use prometheus_client::metrics::gauge::Gauge;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::config::BinaryFrames;
@@ -72,9 +72,12 @@ impl ConnectionTask {
                     .write_buffer_size(0)
                     .max_frame_size(Some(limits.max_frame_bytes))
                     .max_message_size(Some(limits.max_message_bytes));
-                let ws =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                        .await;
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
                 self.serve(ws).await;
             }
             Err(e) => {

@@ -3,8 +3,8 @@
 
 use crate::connection::ConnectionTask;
 use crate::directory::{ConnectionShared, Outbound};
-use crate::integrations::{IntegrationReply, Invocation};
 use crate::error::IntegrationError;
+use crate::integrations::{IntegrationReply, Invocation};
 use crate::runtime::{Route, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;

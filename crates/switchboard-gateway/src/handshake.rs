@@ -5,7 +5,9 @@
 use crate::connection::ConnectionTask;
 use crate::directory::{ConnectionHandle, ConnectionShared};
 use crate::error::Fault;
+use crate::head::{parse_headers, RecordedHead};
 use crate::integrations::Invocation;
+use crate::metrics::StageLabels;
 use crate::server::GatewayState;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
@@ -15,8 +17,6 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use switchboard_core::context::{now_millis, ConnectionInfo, EventType, RequestContext};
-use crate::head::{parse_headers, RecordedHead};
-use crate::metrics::StageLabels;
 use switchboard_core::event::Handshake;
 use switchboard_core::ids::{trace_id, AwsId};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
@@ -86,7 +86,12 @@ pub async fn handle(
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
     let mut subprotocol = None;
     if let Some(route) = api.routes.get("$connect") {
-        let handshake = handshake_of(&req, &client, runtime.server.listen.as_str(), info.connected_at);
+        let handshake = handshake_of(
+            &req,
+            &client,
+            runtime.server.listen.as_str(),
+            info.connected_at,
+        );
         let ctx = RequestContext::new(&info, EventType::Connect, &route.key);
         let inv = Invocation {
             ctx: &ctx,
@@ -99,8 +104,8 @@ pub async fn handle(
             Ok(reply) if (200..300).contains(&reply.status) => subprotocol = reply.subprotocol,
             Ok(reply) => {
                 tracing::debug!(status = reply.status, "$connect refused the connection");
-                let status = StatusCode::from_u16(reply.status)
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status =
+                    StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return Ok(refusal(status));
             }
             Err(e) => {
@@ -150,7 +155,10 @@ pub async fn handle(
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "websocket")
-        .header(header::SEC_WEBSOCKET_ACCEPT, derive_accept_key(key.as_bytes()));
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(key.as_bytes()),
+        );
     // Only a protocol the `$connect` result names goes back (spec §3.1).
     if let Some(p) = subprotocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
         response = response.header(header::SEC_WEBSOCKET_PROTOCOL, p);
@@ -166,7 +174,12 @@ fn handshake_of(req: &Request<Incoming>, client: &ClientConn, listen: &str, now:
     let headers = parse_headers(&recorded).unwrap_or_else(|| {
         req.headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect()
     });
     Handshake {
@@ -241,7 +254,10 @@ fn upgrade_required(status: StatusCode) -> HttpResponse {
     if status == StatusCode::UPGRADE_REQUIRED {
         let headers = response.headers_mut();
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        headers.insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
     }
     response
 }

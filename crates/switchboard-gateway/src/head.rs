@@ -33,7 +33,11 @@ impl<S> HeadRecorder<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for HeadRecorder<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
@@ -42,7 +46,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for HeadRecorder<S> {
             let mut head = this.head.lock().unwrap_or_else(|e| e.into_inner());
             let room = this.limit.saturating_sub(head.len());
             head.extend_from_slice(&fresh[..fresh.len().min(room)]);
-            if fresh.is_empty() || head.len() >= this.limit || head.windows(4).any(|w| w == b"\r\n\r\n") {
+            if fresh.is_empty()
+                || head.len() >= this.limit
+                || head.windows(4).any(|w| w == b"\r\n\r\n")
+            {
                 this.recording = false;
             }
         }
@@ -51,7 +58,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for HeadRecorder<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for HeadRecorder<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
 
@@ -85,7 +96,12 @@ pub fn parse_headers(head: &[u8]) -> Option<Vec<(String, String)>> {
             request
                 .headers
                 .iter()
-                .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+                .map(|h| {
+                    (
+                        h.name.to_owned(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
                 .collect(),
         ),
         _ => None,

@@ -85,7 +85,8 @@ async fn serve<S>(
         head,
         slot,
     });
-    let service = service_fn(move |req| handshake::handle(Arc::clone(&state), Arc::clone(&client), req));
+    let service =
+        service_fn(move |req| handshake::handle(Arc::clone(&state), Arc::clone(&client), req));
     // One request per TCP connection: every refusal says `Connection: close`, so the
     // recorded head is always the head of the request being answered.
     let conn = http1::Builder::new()

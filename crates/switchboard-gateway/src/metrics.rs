@@ -57,8 +57,16 @@ impl Default for Metrics {
             "Open client WebSocket connections",
             connections_open.clone(),
         );
-        registry.register("connects", "Accepted $connect requests (ConnectCount)", connects.clone());
-        registry.register("pushes", "POST @connections calls by result", pushes.clone());
+        registry.register(
+            "connects",
+            "Accepted $connect requests (ConnectCount)",
+            connects.clone(),
+        );
+        registry.register(
+            "pushes",
+            "POST @connections calls by result",
+            pushes.clone(),
+        );
         registry.register(
             "management_calls",
             "@connections management API calls by operation and HTTP status",

@@ -113,12 +113,13 @@ impl Api {
 
 fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, BuildError> {
     let path = format!("apis.{id}");
-    let route_selection = SelectionExpression::parse(&api.route_selection_expression).map_err(
-        |e| BuildError::Invalid {
-            path: format!("{path}.routeSelectionExpression"),
-            message: e.to_string(),
-        },
-    )?;
+    let route_selection =
+        SelectionExpression::parse(&api.route_selection_expression).map_err(|e| {
+            BuildError::Invalid {
+                path: format!("{path}.routeSelectionExpression"),
+                message: e.to_string(),
+            }
+        })?;
     if !api.authorizers.is_empty() {
         return Err(unsupported(&format!("{path}.authorizers"), "authorizers"));
     }
@@ -128,7 +129,10 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
     let mut integrations = HashMap::new();
     for (iid, cfg) in &api.integrations {
         let ipath = format!("{path}.integrations.{iid}");
-        integrations.insert(iid.as_str(), Arc::new(Integration::build(&ipath, cfg, env)?));
+        integrations.insert(
+            iid.as_str(),
+            Arc::new(Integration::build(&ipath, cfg, env)?),
+        );
     }
     let mut routes = HashMap::new();
     for (key, route) in &api.routes {

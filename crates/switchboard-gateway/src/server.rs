@@ -2,14 +2,14 @@
 
 use crate::directory::{CloseCause, ConnectionDirectory, LocalDirectory};
 use crate::error::BuildError;
+use crate::integrations::IntegrationEnv;
 use crate::listener;
+use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use arc_swap::ArcSwap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use crate::integrations::IntegrationEnv;
-use crate::metrics::Metrics;
 use switchboard_core::config::{AwsCredentials, Config, ManagementAuth};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -86,10 +86,12 @@ impl Gateway {
         let runtime = Runtime::build(config, credentials.clone())?;
         let server = runtime.server.clone();
         let mgmt_listener = bind(&management.listen)?;
-        let mgmt_addr = mgmt_listener.local_addr().map_err(|source| StartError::Listen {
-            addr: management.listen.clone(),
-            source,
-        })?;
+        let mgmt_addr = mgmt_listener
+            .local_addr()
+            .map_err(|source| StartError::Listen {
+                addr: management.listen.clone(),
+                source,
+            })?;
         // Security by default: an unauthenticated management API stays on loopback.
         if management.auth == ManagementAuth::None
             && !mgmt_addr.ip().is_loopback()

@@ -35,7 +35,10 @@ async fn host_header_selects_the_api_custom_domain_style() {
         )
         .await;
     assert!(response.starts_with("HTTP/1.1 101"), "{response}");
-    assert!(response.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{response}");
+    assert!(
+        response.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        "{response}"
+    );
 }
 
 #[tokio::test]
@@ -114,7 +117,10 @@ async fn no_subprotocol_is_chosen_unless_connect_names_one() {
     .await;
     match offered {
         Err(ConnectError::Other(msg)) => assert!(msg.contains("SubProtocol"), "{msg}"),
-        other => panic!("expected a subprotocol failure, got {:?}", other.map(|c| c.protocol)),
+        other => panic!(
+            "expected a subprotocol failure, got {:?}",
+            other.map(|c| c.protocol)
+        ),
     }
     let plain = gw.connect("/chat/dev").await;
     assert_eq!(plain.protocol, None);

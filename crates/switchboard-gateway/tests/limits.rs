@@ -48,7 +48,9 @@ async fn a_message_over_128kb_in_small_frames_closes_with_1009() {
 async fn a_100kb_message_in_32kb_frames_is_accepted_whole() {
     let gw = TestGateway::start(&echo_api("")).await;
     let mut ws = gw.connect("/e/dev").await;
-    let text: String = (0..100 * 1024).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let text: String = (0..100 * 1024)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
     let bytes = text.as_bytes();
     let chunks: Vec<&[u8]> = bytes.chunks(32 * 1024).collect();
     for (i, chunk) in chunks.iter().enumerate() {

@@ -47,15 +47,25 @@ async fn the_documented_expression_table() {
     let cases = [
         ("$request.body.action", "join"),
         ("${request.body.action}", "join"),
-        ("${request.body.service}/${request.body.action}", "chat/join"),
-        ("${request.body.action}-${request.body.invalidPath}", "join-"),
+        (
+            "${request.body.service}/${request.body.action}",
+            "chat/join",
+        ),
+        (
+            "${request.body.action}-${request.body.invalidPath}",
+            "join-",
+        ),
         ("action", "action"),
         ("\\$default", "$default"),
     ];
     for (expression, key) in cases {
         let routes: Vec<&str> = if key == "$default" { vec![] } else { vec![key] };
         let gw = TestGateway::start(&api(expression, &routes, true)).await;
-        assert_eq!(route_of(&gw, DOC).await, format!("route:{key}"), "{expression}");
+        assert_eq!(
+            route_of(&gw, DOC).await,
+            format!("route:{key}"),
+            "{expression}"
+        );
     }
 }
 
@@ -80,15 +90,25 @@ async fn nested_paths_and_stringified_values_select_routes() {
         ("[1,2,3]", "$default"),
     ];
     for (message, key) in cases {
-        assert_eq!(route_of(&gw, message).await, format!("route:{key}"), "{message}");
+        assert_eq!(
+            route_of(&gw, message).await,
+            format!("route:{key}"),
+            "{message}"
+        );
     }
 }
 
 #[tokio::test]
 async fn matching_is_exact_and_case_sensitive() {
     let gw = TestGateway::start(&api("$request.body.action", &["join"], true)).await;
-    assert_eq!(route_of(&gw, r#"{"action":"Join"}"#).await, "route:$default");
-    assert_eq!(route_of(&gw, r#"{"action":"join "}"#).await, "route:$default");
+    assert_eq!(
+        route_of(&gw, r#"{"action":"Join"}"#).await,
+        "route:$default"
+    );
+    assert_eq!(
+        route_of(&gw, r#"{"action":"join "}"#).await,
+        "route:$default"
+    );
     assert_eq!(route_of(&gw, r#"{"action":"join"}"#).await, "route:join");
 }
 
@@ -106,7 +126,9 @@ async fn no_route_and_no_default_is_the_exact_forbidden_frame_and_the_connection
     assert_ne!(caps[1], caps[2], "requestId differs from connectionId");
     ws.send_text("not json").await;
     let second = ws.recv_text().await;
-    let caps2 = shape.captures(&second).unwrap_or_else(|| panic!("{second}"));
+    let caps2 = shape
+        .captures(&second)
+        .unwrap_or_else(|| panic!("{second}"));
     assert_eq!(caps[1], caps2[1], "same connection");
     assert_ne!(caps[2], caps2[2], "a requestId per message");
     ws.send_text(r#"{"action":"join"}"#).await;
@@ -163,7 +185,8 @@ routeResponseSelectionExpression = "$default"
     )
     .await;
     let mut ws = gw.connect("/r/dev").await;
-    ws.send_text(r#"{"action":"info","data":{"n":[1,2]}}"#).await;
+    ws.send_text(r#"{"action":"info","data":{"n":[1,2]}}"#)
+        .await;
     let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await).expect("JSON");
     assert_eq!(
         reply,

@@ -60,7 +60,9 @@ async fn the_lifetime_limit_closes_even_a_busy_connection() {
         tokio::time::sleep(Duration::from_secs(500)).await;
         ws.send_text("busy").await;
         match ws.next_message().await {
-            Some(tokio_tungstenite::tungstenite::Message::Text(t)) => assert_eq!(t.as_str(), "busy"),
+            Some(tokio_tungstenite::tungstenite::Message::Text(t)) => {
+                assert_eq!(t.as_str(), "busy")
+            }
             Some(tokio_tungstenite::tungstenite::Message::Close(Some(f))) => {
                 assert_eq!(u16::from(f.code), 1001);
                 assert_eq!(f.reason.as_str(), "Going away");

@@ -12,11 +12,22 @@ use tracing_subscriber::EnvFilter;
 #[command(name = "switchboard", version, propagate_version = true)]
 pub struct Cli {
     /// Log line format.
-    #[arg(long, global = true, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
     /// Log filter: a level (error, warn, info, debug, trace) or a tracing directive list
     /// such as `info,switchboard_gateway=debug`.
-    #[arg(long, global = true, env = "SWITCHBOARD_LOG_LEVEL", default_value = "info")]
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_LOG_LEVEL",
+        default_value = "info"
+    )]
     pub log_level: String,
     /// What to do.
     #[command(subcommand)]

@@ -101,7 +101,10 @@ pub async fn serve(
     if gateway.shutdown(drain).await {
         ExitCode::SUCCESS
     } else {
-        tracing::warn!(?drain, "drain time ran out before every $disconnect finished");
+        tracing::warn!(
+            ?drain,
+            "drain time ran out before every $disconnect finished"
+        );
         ExitCode::SUCCESS
     }
 }
@@ -179,7 +182,9 @@ fn reload(gateway: &switchboard_gateway::GatewayHandle, path: Option<&Path>) {
     match Config::load(path) {
         Ok(config) => match gateway.reload(config) {
             Ok(()) => tracing::info!(file = %path.display(), "reloaded"),
-            Err(e) => tracing::error!(error = %e, "reload refused; keeping the running configuration"),
+            Err(e) => {
+                tracing::error!(error = %e, "reload refused; keeping the running configuration")
+            }
         },
         Err(e) => tracing::error!(error = %e, "reload refused; keeping the running configuration"),
     }

@@ -74,12 +74,19 @@ async fn with_no_configuration_the_demo_api_is_served() {
     let dir = temp_dir("demo");
     let served = Served::start(
         &dir,
-        &["--listen", "127.0.0.1:0", "--management-listen", "127.0.0.1:0"],
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--management-listen",
+            "127.0.0.1:0",
+        ],
     );
     assert!(served.management.starts_with("http://127.0.0.1:"));
     let url = &served.urls[0];
     assert!(url.ends_with("/dev"), "{url}");
-    let mut ws = WsClient::connect(url).await.expect("demo accepts connections");
+    let mut ws = WsClient::connect(url)
+        .await
+        .expect("demo accepts connections");
     ws.send_text("hello").await;
     assert_eq!(ws.recv_text().await, "hello");
     ws.send_text(r#"{"action":"whoami"}"#).await;
@@ -93,10 +100,18 @@ async fn with_no_configuration_the_demo_api_is_served() {
 #[test]
 fn validate_accepts_the_examples_and_names_file_line_and_key_of_errors() {
     let ok = Command::new(BIN)
-        .args(["validate", "--config", "../../examples/demo/switchboard.toml"])
+        .args([
+            "validate",
+            "--config",
+            "../../examples/demo/switchboard.toml",
+        ])
         .output()
         .expect("runs");
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 
     let dir = temp_dir("validate");
     let file = dir.join("bad.toml");
@@ -113,7 +128,10 @@ fn validate_accepts_the_examples_and_names_file_line_and_key_of_errors() {
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("bad.toml:5:1"), "{err}");
-    assert!(err.contains("apis.chat.routes.sendmessage.targett"), "{err}");
+    assert!(
+        err.contains("apis.chat.routes.sendmessage.targett"),
+        "{err}"
+    );
 }
 
 const RELOADABLE: &str = r#"
@@ -162,7 +180,9 @@ async fn sighup_reloads_the_file_and_a_broken_file_changes_nothing() {
     std::fs::write(&file, "this is [not toml").expect("write");
     served.signal("-HUP");
     // The same connection keeps working with the last good configuration.
-    let mut again = WsClient::connect(&served.urls[0]).await.expect("still serving");
+    let mut again = WsClient::connect(&served.urls[0])
+        .await
+        .expect("still serving");
     again.send_text("x").await;
     assert_eq!(again.recv_text().await, "two");
 }
@@ -170,7 +190,11 @@ async fn sighup_reloads_the_file_and_a_broken_file_changes_nothing() {
 #[tokio::test]
 async fn sigterm_closes_clients_with_1001_and_exits_0() {
     let dir = temp_dir("term");
-    std::fs::write(dir.join("switchboard.toml"), RELOADABLE.replace("VERSION", "v")).expect("write");
+    std::fs::write(
+        dir.join("switchboard.toml"),
+        RELOADABLE.replace("VERSION", "v"),
+    )
+    .expect("write");
     let mut served = Served::start(&dir, &[]);
     let mut ws = WsClient::connect(&served.urls[0]).await.expect("connects");
     served.signal("-TERM");

@@ -27,13 +27,22 @@ pub struct HttpProxy {
 
 impl HttpProxy {
     /// Compiles the integration.
-    pub fn build(path: &str, cfg: &IntegrationConfig, client: BackendClient) -> Result<Self, BuildError> {
+    pub fn build(
+        path: &str,
+        cfg: &IntegrationConfig,
+        client: BackendClient,
+    ) -> Result<Self, BuildError> {
         let invalid = |key: &str, message: String| BuildError::Invalid {
             path: format!("{path}.{key}"),
             message,
         };
-        let method = Method::from_bytes(cfg.integration_method.as_deref().unwrap_or("POST").as_bytes())
-            .map_err(|e| invalid("integrationMethod", e.to_string()))?;
+        let method = Method::from_bytes(
+            cfg.integration_method
+                .as_deref()
+                .unwrap_or("POST")
+                .as_bytes(),
+        )
+        .map_err(|e| invalid("integrationMethod", e.to_string()))?;
         let uri = UriTemplate::parse(cfg.integration_uri.as_deref().unwrap_or_default())
             .map_err(|e| invalid("integrationUri", e))?;
         let parameters = parameters::parse_mappings(&cfg.request_parameters)
@@ -65,7 +74,9 @@ impl HttpProxy {
     /// forwarded `$connect` headers, API Gateway's own headers, mapped headers, and the body.
     fn request(&self, inv: &Invocation<'_>) -> Result<Request<Full<Bytes>>, IntegrationError> {
         let ctx = inv.ctx;
-        let handshake = inv.handshake.filter(|_| ctx.event_type == EventType::Connect);
+        let handshake = inv
+            .handshake
+            .filter(|_| ctx.event_type == EventType::Connect);
         let input = ParameterInput {
             context: ctx,
             stage_variables: &inv.stage.variables,
@@ -73,7 +84,8 @@ impl HttpProxy {
             body: (ctx.event_type == EventType::Message).then_some(inv.body),
         };
         let mut url = self.uri.render(&inv.stage.variables);
-        let mut query: Vec<(String, String)> = handshake.map(|h| h.query_pairs()).unwrap_or_default();
+        let mut query: Vec<(String, String)> =
+            handshake.map(|h| h.query_pairs()).unwrap_or_default();
         let mut headers: Vec<(String, String)> = Vec::new();
         if let Some(h) = handshake {
             headers.extend(
@@ -82,10 +94,21 @@ impl HttpProxy {
                     .filter(|(n, _)| !NOT_FORWARDED.iter().any(|x| n.eq_ignore_ascii_case(x))),
             );
         } else {
-            headers.push(("X-Amzn-Trace-Id".into(), trace_id(ctx.request_time_epoch / 1000)));
+            headers.push((
+                "X-Amzn-Trace-Id".into(),
+                trace_id(ctx.request_time_epoch / 1000),
+            ));
         }
-        set(&mut headers, "x-amzn-apigateway-api-id", &ctx.connection.api_id);
-        set(&mut headers, "User-Agent", &format!("AmazonAPIGateway_{}", ctx.connection.api_id));
+        set(
+            &mut headers,
+            "x-amzn-apigateway-api-id",
+            &ctx.connection.api_id,
+        );
+        set(
+            &mut headers,
+            "User-Agent",
+            &format!("AmazonAPIGateway_{}", ctx.connection.api_id),
+        );
         for m in &self.parameters {
             let Some(value) = parameters::resolve(&m.source, &input) else {
                 continue;
@@ -106,7 +129,10 @@ impl HttpProxy {
         };
         let mut request = Request::builder().method(self.method.clone()).uri(&url);
         for (name, value) in &headers {
-            if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
                 request = request.header(n, v);
             }
         }
@@ -125,7 +151,11 @@ fn set(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
 fn append_query(url: &mut String, pairs: &[(String, String)]) {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     for (i, (k, v)) in pairs.iter().enumerate() {
-        let sep = if i == 0 && !url.contains('?') { '?' } else { '&' };
+        let sep = if i == 0 && !url.contains('?') {
+            '?'
+        } else {
+            '&'
+        };
         url.push(sep);
         url.push_str(&utf8_percent_encode(k, NON_ALPHANUMERIC).to_string());
         url.push('=');

@@ -150,11 +150,14 @@ impl LambdaProxy {
             } => {
                 let arn_text = arn.render(&inv.stage.variables);
                 let function = FunctionArn::parse(&arn_text).ok_or_else(|| {
-                    IntegrationError::Unreachable(format!("{arn_text:?} is not a Lambda function ARN"))
+                    IntegrationError::Unreachable(format!(
+                        "{arn_text:?} is not a Lambda function ARN"
+                    ))
                 })?;
                 let credentials = credentials.as_ref().ok_or_else(|| {
                     IntegrationError::Unreachable(
-                        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+                        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                            .into(),
                     )
                 })?;
                 let request = invoke_request(&function, endpoint.as_deref(), credentials, event)?;
@@ -282,7 +285,7 @@ fn parse_reply(payload: &[u8]) -> Result<IntegrationReply, IntegrationError> {
     let subprotocol = reply
         .headers
         .as_ref()
-        .and_then(|h| find_header(h.iter().map(|(k, v)| (k, v))))
+        .and_then(|h| find_header(h.iter()))
         .or_else(|| {
             reply
                 .multi_value_headers
@@ -305,7 +308,9 @@ fn parse_reply(payload: &[u8]) -> Result<IntegrationReply, IntegrationError> {
     })
 }
 
-fn find_header<'a>(mut headers: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> Option<String> {
+fn find_header<'a>(
+    mut headers: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
+) -> Option<String> {
     headers
         .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
         .and_then(|(_, v)| v.as_str().map(str::to_owned))
@@ -331,14 +336,19 @@ mod tests {
             FunctionArn::parse(long).and_then(|f| f.qualifier),
             Some("live".to_owned())
         );
-        assert_eq!(FunctionArn::parse("arn:aws:lambda:eu-west-1:1:layer:x"), None);
+        assert_eq!(
+            FunctionArn::parse("arn:aws:lambda:eu-west-1:1:layer:x"),
+            None
+        );
         assert_eq!(FunctionArn::parse("chat"), None);
     }
 
     #[test]
     fn replies_parse_leniently_but_not_blindly() {
-        let r = parse_reply(br#"{"statusCode":500,"body":"oops","headers":{"Sec-WebSocket-Protocol":"v1"}}"#)
-            .expect("valid");
+        let r = parse_reply(
+            br#"{"statusCode":500,"body":"oops","headers":{"Sec-WebSocket-Protocol":"v1"}}"#,
+        )
+        .expect("valid");
         assert_eq!((r.status, r.subprotocol.as_deref()), (500, Some("v1")));
         assert_eq!(r.body.as_deref(), Some(&b"oops"[..]));
         assert_eq!(parse_reply(b"null").expect("null").status, 200);

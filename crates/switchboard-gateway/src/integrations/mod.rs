@@ -69,29 +69,46 @@ pub struct IntegrationEnv {
 impl IntegrationEnv {
     /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
     pub fn credentials_from_env() -> Option<AwsCredentials> {
-        let key = std::env::var("AWS_ACCESS_KEY_ID").ok().filter(|k| !k.is_empty())?;
-        let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok().filter(|k| !k.is_empty())?;
+        let key = std::env::var("AWS_ACCESS_KEY_ID")
+            .ok()
+            .filter(|k| !k.is_empty())?;
+        let secret = std::env::var("AWS_SECRET_ACCESS_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())?;
         Some(AwsCredentials {
             access_key_id: key,
             secret_access_key: secret,
-            session_token: std::env::var("AWS_SESSION_TOKEN").ok().filter(|t| !t.is_empty()),
+            session_token: std::env::var("AWS_SESSION_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
         })
     }
 }
 
 impl Integration {
     /// Compiles an integration from its configuration.
-    pub fn build(path: &str, cfg: &IntegrationConfig, env: &IntegrationEnv) -> Result<Self, BuildError> {
+    pub fn build(
+        path: &str,
+        cfg: &IntegrationConfig,
+        env: &IntegrationEnv,
+    ) -> Result<Self, BuildError> {
         let client = || {
-            BackendClient::new(Duration::from_millis(cfg.timeout_in_millis), env.max_concurrent_calls)
-                .map_err(|message| BuildError::Invalid {
-                    path: path.to_owned(),
-                    message,
-                })
+            BackendClient::new(
+                Duration::from_millis(cfg.timeout_in_millis),
+                env.max_concurrent_calls,
+            )
+            .map_err(|message| BuildError::Invalid {
+                path: path.to_owned(),
+                message,
+            })
         };
         match cfg.integration_type {
             IntegrationType::Mock => Ok(Integration::Mock(MockIntegration::build(path, cfg)?)),
-            IntegrationType::HttpProxy => Ok(Integration::HttpProxy(HttpProxy::build(path, cfg, client()?)?)),
+            IntegrationType::HttpProxy => Ok(Integration::HttpProxy(HttpProxy::build(
+                path,
+                cfg,
+                client()?,
+            )?)),
             IntegrationType::AwsProxy => Ok(Integration::Lambda(LambdaProxy::build(
                 path,
                 cfg.integration_uri.as_deref().unwrap_or_default(),
@@ -129,8 +146,13 @@ impl UriTemplate {
     /// Parses the template.
     pub fn parse(text: &str) -> Result<Self, String> {
         let expr = SelectionExpression::parse(text).map_err(|e| e.to_string())?;
-        if let Some(v) = expr.variables().find(|v| !matches!(v, Variable::StageVariable(_))) {
-            return Err(format!("only ${{stageVariables.NAME}} may appear in a URI, not ${{{v}}}"));
+        if let Some(v) = expr
+            .variables()
+            .find(|v| !matches!(v, Variable::StageVariable(_)))
+        {
+            return Err(format!(
+                "only ${{stageVariables.NAME}} may appear in a URI, not ${{{v}}}"
+            ));
         }
         Ok(Self(expr))
     }

@@ -29,7 +29,11 @@ pub fn verify(
             )),
         })?;
     let Some(cred) = credentials.iter().find(|c| {
-        bool::from(c.access_key_id.as_bytes().ct_eq(claim.access_key_id.as_bytes()))
+        bool::from(
+            c.access_key_id
+                .as_bytes()
+                .ct_eq(claim.access_key_id.as_bytes()),
+        )
     }) else {
         return Err(MgmtError::UnrecognizedClient);
     };
@@ -66,7 +70,11 @@ pub fn verify(
                 .split('&')
                 .find_map(|p| p.strip_prefix("X-Amz-Security-Token="))
         });
-        let sent = sent.map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned());
+        let sent = sent.map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
         if !sent.is_some_and(|s| bool::from(s.as_bytes().ct_eq(token.as_bytes()))) {
             return Err(MgmtError::UnrecognizedClient);
         }

@@ -44,7 +44,9 @@ impl MgmtError {
             MgmtError::LimitExceeded => (
                 429,
                 "LimitExceededException",
-                Some(message("Rate exceeded or the client's outbound buffer is full")),
+                Some(message(
+                    "Rate exceeded or the client's outbound buffer is full",
+                )),
             ),
             MgmtError::Forbidden => (403, "ForbiddenException", Some(message("Forbidden"))),
             MgmtError::MissingAuthenticationToken => (
@@ -55,7 +57,9 @@ impl MgmtError {
             MgmtError::UnrecognizedClient => (
                 403,
                 "UnrecognizedClientException",
-                Some(message("The security token included in the request is invalid.")),
+                Some(message(
+                    "The security token included in the request is invalid.",
+                )),
             ),
             MgmtError::InvalidSignature(why) => {
                 (403, "InvalidSignatureException", Some(message(why)))

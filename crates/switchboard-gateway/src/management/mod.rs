@@ -76,17 +76,26 @@ impl Operation {
     }
 }
 
-async fn handle(state: Arc<GatewayState>, req: Request<Incoming>) -> Result<MgmtResponse, Infallible> {
+async fn handle(
+    state: Arc<GatewayState>,
+    req: Request<Incoming>,
+) -> Result<MgmtResponse, Infallible> {
     let request_id = request_id();
     let path = req.uri().path();
     if req.method() == Method::GET && path == "/health" {
-        return Ok(respond(200, Some(Bytes::from_static(b"{\"status\":\"ok\"}")), &request_id));
+        return Ok(respond(
+            200,
+            Some(Bytes::from_static(b"{\"status\":\"ok\"}")),
+            &request_id,
+        ));
     }
     if req.method() == Method::GET && path == "/metrics" {
         let mut response = respond(200, Some(Bytes::from(state.metrics.encode())), &request_id);
         response.headers_mut().insert(
             "content-type",
-            http::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            http::HeaderValue::from_static(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            ),
         );
         return Ok(response);
     }
@@ -111,12 +120,24 @@ async fn handle(state: Arc<GatewayState>, req: Request<Incoming>) -> Result<Mgmt
     Ok(response)
 }
 
-async fn call(state: &GatewayState, operation: Operation, req: Request<Incoming>) -> Result<MgmtResponse, MgmtError> {
+async fn call(
+    state: &GatewayState,
+    operation: Operation,
+    req: Request<Incoming>,
+) -> Result<MgmtResponse, MgmtError> {
     let request_id = request_id();
     let runtime = state.runtime.load_full();
-    let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
-    let (api_id, stage, id) = parse_path(req.uri().path(), host, |a| runtime.apis.contains_key(a), runtime.apis.len())
-        .ok_or(MgmtError::Forbidden)?;
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let (api_id, stage, id) = parse_path(
+        req.uri().path(),
+        host,
+        |a| runtime.apis.contains_key(a),
+        runtime.apis.len(),
+    )
+    .ok_or(MgmtError::Forbidden)?;
     let api = match api_id.as_str() {
         "" => runtime.apis.values().next(),
         id => runtime.apis.get(id),
@@ -167,7 +188,11 @@ async fn call(state: &GatewayState, operation: Operation, req: Request<Incoming>
                 Err(PushError::Gone) => "gone",
                 Err(PushError::QueueFull) => "throttled",
             };
-            state.metrics.pushes.get_or_create(&PushLabels { result: label }).inc();
+            state
+                .metrics
+                .pushes
+                .get_or_create(&PushLabels { result: label })
+                .inc();
             match result {
                 Ok(()) => Ok(respond(200, None, &request_id)),
                 Err(PushError::Gone) => Err(MgmtError::Gone),
@@ -185,10 +210,18 @@ async fn call(state: &GatewayState, operation: Operation, req: Request<Incoming>
                 "identity": identity,
                 "lastActiveAt": iso8601_millis(owner.last_active_at),
             });
-            Ok(respond(200, Some(Bytes::from(body.to_string())), &request_id))
+            Ok(respond(
+                200,
+                Some(Bytes::from(body.to_string())),
+                &request_id,
+            ))
         }
         Operation::Delete => {
-            state.directory.disconnect(&id).await.map_err(|_| MgmtError::Gone)?;
+            state
+                .directory
+                .disconnect(&id)
+                .await
+                .map_err(|_| MgmtError::Gone)?;
             Ok(respond(204, None, &request_id))
         }
         Operation::Other => Err(MgmtError::MethodNotAllowed),
@@ -240,7 +273,14 @@ fn request_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
