@@ -2,11 +2,15 @@
 //! clients, and helpers that wait for conditions instead of sleeping.
 #![forbid(unsafe_code)]
 
+mod backend;
 mod client;
 mod gateway;
+mod lambda;
 
+pub use backend::{closed_port, garbage_server, BackendReply, HttpBackend, RecordedRequest};
 pub use client::{ConnectError, WsClient};
 pub use gateway::TestGateway;
+pub use lambda::{Invocation, LambdaReply, LambdaServer};
 
 use std::future::Future;
 use std::time::Duration;
