@@ -31,6 +31,8 @@ type HttpResponse = Response<Full<Bytes>>;
 pub struct ClientConn {
     /// The client's address.
     pub peer: SocketAddr,
+    /// The listener port it connected to (`X-Forwarded-Port`).
+    pub local_port: u16,
     /// Whether it speaks TLS.
     pub tls: bool,
     /// The raw request head, for header spelling.
@@ -86,12 +88,7 @@ pub async fn handle(
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
     let mut subprotocol = None;
     if let Some(route) = api.routes.get("$connect") {
-        let handshake = handshake_of(
-            &req,
-            &client,
-            runtime.server.listen.as_str(),
-            info.connected_at,
-        );
+        let handshake = handshake_of(&req, &client, info.connected_at);
         let ctx = RequestContext::new(&info, EventType::Connect, &route.key);
         let inv = Invocation {
             ctx: &ctx,
@@ -169,7 +166,7 @@ pub async fn handle(
 }
 
 /// The upgrade request as integrations see it: headers in the client's spelling.
-fn handshake_of(req: &Request<Incoming>, client: &ClientConn, listen: &str, now: i64) -> Handshake {
+fn handshake_of(req: &Request<Incoming>, client: &ClientConn, now: i64) -> Handshake {
     let recorded = std::mem::take(&mut *client.head.lock().unwrap_or_else(|e| e.into_inner()));
     let headers = parse_headers(&recorded).unwrap_or_else(|| {
         req.headers()
@@ -186,10 +183,7 @@ fn handshake_of(req: &Request<Incoming>, client: &ClientConn, listen: &str, now:
         headers,
         raw_query: req.uri().query().map(str::to_owned),
         trace_id: trace_id(now / 1000),
-        port: listen
-            .rsplit_once(':')
-            .and_then(|(_, p)| p.parse().ok())
-            .unwrap_or(if client.tls { 443 } else { 80 }),
+        port: client.local_port,
         proto: if client.tls { "https" } else { "http" },
     }
 }

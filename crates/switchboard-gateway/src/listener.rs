@@ -41,6 +41,7 @@ pub async fn accept_loop(
             },
         };
         let _ = stream.set_nodelay(true);
+        let local_port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
         // The slot travels into the connection task: the cap counts live WebSockets too.
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned().map(Arc::new) else {
             tokio::spawn(refuse_busy(stream));
@@ -52,11 +53,11 @@ pub async fn accept_loop(
         tokio::spawn(async move {
             let handshake_time = Duration::from_secs(limits.handshake_timeout_seconds);
             match tls {
-                None => serve(state, stream, peer, false, &limits, slot).await,
+                None => serve(state, stream, (peer, local_port), false, &limits, slot).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(handshake_time, acceptor.accept(stream)).await {
                         Ok(Ok(tls_stream)) => {
-                            serve(state, tls_stream, peer, true, &limits, slot).await
+                            serve(state, tls_stream, (peer, local_port), true, &limits, slot).await
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -70,7 +71,7 @@ pub async fn accept_loop(
 async fn serve<S>(
     state: Arc<GatewayState>,
     io: S,
-    peer: std::net::SocketAddr,
+    (peer, local_port): (std::net::SocketAddr, u16),
     tls: bool,
     limits: &ServerLimits,
     slot: Arc<OwnedSemaphorePermit>,
@@ -81,6 +82,7 @@ async fn serve<S>(
     let (io, head) = HeadRecorder::new(io, header_limit);
     let client = Arc::new(handshake::ClientConn {
         peer,
+        local_port,
         tls,
         head,
         slot,

@@ -1,7 +1,7 @@
 //! The gateway under test.
 
 use crate::client::{ConnectError, WsClient};
-use switchboard_core::config::Config;
+use switchboard_core::config::{AwsCredentials, Config};
 use switchboard_gateway::{Gateway, GatewayHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -23,10 +23,57 @@ impl TestGateway {
 
     /// Starts a gateway from a configuration as it is.
     pub async fn start_config(config: Config) -> Self {
-        let handle = Gateway::start(config)
+        Self::start_config_with_credentials(config, None).await
+    }
+
+    /// Starts a gateway whose outbound AWS calls sign with these credentials.
+    pub async fn start_with_credentials(toml: &str, credentials: AwsCredentials) -> Self {
+        let mut config = Config::from_toml_str(toml, "test.toml")
+            .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
+        config.server.listen = "127.0.0.1:0".into();
+        config.management.listen = "127.0.0.1:0".into();
+        Self::start_config_with_credentials(config, Some(credentials)).await
+    }
+
+    async fn start_config_with_credentials(
+        config: Config,
+        credentials: Option<AwsCredentials>,
+    ) -> Self {
+        let handle = Gateway::start_with_credentials(config, credentials)
             .await
             .unwrap_or_else(|e| panic!("gateway did not start: {e}"));
         Self { handle }
+    }
+
+    /// `http://127.0.0.1:{management port}{path}`.
+    pub fn management_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.handle.mgmt_addr)
+    }
+
+    /// An unauthenticated management call; returns the status and body.
+    pub async fn management(&self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        use http_body_util::{BodyExt, Full};
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<bytes::Bytes>>();
+        let request = http::Request::builder()
+            .method(method)
+            .uri(self.management_url(path))
+            .body(Full::new(bytes::Bytes::copy_from_slice(body)))
+            .expect("request");
+        let response = tokio::time::timeout(crate::PATIENCE, client.request(request))
+            .await
+            .expect("management API answered in time")
+            .expect("management API reachable");
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        (status, body)
     }
 
     /// `ws://127.0.0.1:{port}{path}`.
