@@ -3,8 +3,9 @@
 
 use crate::ids::AwsId;
 use crate::template::ContextVariables;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::net::IpAddr;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// Which lifecycle event a context belongs to (`requestContext.eventType`).
@@ -46,6 +47,47 @@ pub struct ConnectionInfo {
     pub source_ip: IpAddr,
     /// `identity.userAgent`, when the client sent one.
     pub user_agent: Option<String>,
+    /// Who the caller is, when `$connect` authorization established it.
+    pub caller: CallerIdentity,
+    /// `requestContext.authorizer` (`principalId`, `integrationLatency`, context keys), when an
+    /// authorizer ran on `$connect`; travels with every later event (spec §4.2).
+    pub authorizer: Option<Arc<Map<String, Value>>>,
+}
+
+/// The `identity` fields filled by API keys and `AWS_IAM` (spec §8.1, §8.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// `identity.apiKey`.
+    pub api_key: Option<String>,
+    /// `identity.apiKeyId`.
+    pub api_key_id: Option<String>,
+    /// `identity.accessKey` (AWS_IAM).
+    pub access_key: Option<String>,
+    /// `identity.accountId` (AWS_IAM).
+    pub account_id: Option<String>,
+    /// `identity.caller` (AWS_IAM).
+    pub caller: Option<String>,
+    /// `identity.user` (AWS_IAM).
+    pub user: Option<String>,
+    /// `identity.userArn` (AWS_IAM).
+    pub user_arn: Option<String>,
+}
+
+impl CallerIdentity {
+    /// `(wire name, value)` of every field that is set.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("apiKey", &self.api_key),
+            ("apiKeyId", &self.api_key_id),
+            ("accessKey", &self.access_key),
+            ("accountId", &self.account_id),
+            ("caller", &self.caller),
+            ("user", &self.user),
+            ("userArn", &self.user_arn),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.as_deref().map(|v| (name, v)))
+    }
 }
 
 /// How a connection ended, for DISCONNECT events.
@@ -140,6 +182,9 @@ impl<'a> RequestContext<'a> {
             "sourceIp".into(),
             Value::String(self.connection.source_ip.to_string()),
         );
+        for (name, value) in self.connection.caller.fields() {
+            identity.insert(name.into(), Value::String(value.to_owned()));
+        }
         Value::Object(identity)
     }
 }
@@ -166,7 +211,21 @@ impl ContextVariables for RequestContext<'_> {
             "identity.userAgent" => c.user_agent.as_deref().and_then(s),
             "disconnectStatusCode" => self.disconnect.map(|d| Value::from(d.code)),
             "disconnectReason" => self.disconnect.map(|d| Value::String(d.reason.clone())),
-            _ => None,
+            "authorizer" => c.authorizer.as_ref().map(|a| Value::Object((**a).clone())),
+            other => {
+                if let Some(key) = other.strip_prefix("authorizer.") {
+                    // Templates and mappings see authorizer values stringified (spec §4.6).
+                    return c.authorizer.as_ref()?.get(key).map(|v| match v {
+                        Value::String(s) => Value::String(s.clone()),
+                        other => Value::String(other.to_string()),
+                    });
+                }
+                let key = other.strip_prefix("identity.")?;
+                c.caller
+                    .fields()
+                    .find(|(name, _)| *name == key)
+                    .map(|(_, v)| Value::String(v.to_owned()))
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The Lambda proxy event (spec §4.2) for CONNECT, MESSAGE and DISCONNECT, written straight
 //! from borrowed parts into a byte buffer.
 
-use crate::context::{clf_time, EventType, RequestContext};
+use crate::context::{clf_time, CallerIdentity, EventType, RequestContext};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -94,8 +94,6 @@ pub struct EventInput<'a> {
     pub is_base64: bool,
     /// CONNECT: the upgrade request.
     pub handshake: Option<&'a Handshake>,
-    /// `requestContext.authorizer` when an authorizer ran on `$connect`.
-    pub authorizer: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Writes the Lambda proxy event into `out`.
@@ -120,32 +118,92 @@ pub fn write_lambda_event(
         multi_value_headers: headers.as_deref().map(MultiValues),
         query_string_parameters: query.as_deref().map(SingleValues),
         multi_value_query_string_parameters: query.as_deref().map(MultiValues),
-        request_context: Context {
-            route_key: ctx.route_key,
-            message_id: ctx.message_id.as_ref().map(|m| m.as_str()),
-            disconnect_status_code: ctx.disconnect.map(|d| d.code),
-            disconnect_reason: ctx.disconnect.map(|d| d.reason.as_str()),
-            event_type: ctx.event_type.as_str(),
-            extended_request_id: ctx.request_id.as_str(),
-            request_time: clf_time(ctx.request_time_epoch),
-            message_direction: "IN",
-            stage: &ctx.connection.stage,
-            connected_at: ctx.connection.connected_at,
-            request_time_epoch: ctx.request_time_epoch,
-            identity: Identity {
-                user_agent: ctx.connection.user_agent.as_deref(),
-                source_ip: ctx.connection.source_ip.to_string(),
-            },
-            request_id: ctx.request_id.as_str(),
-            domain_name: &ctx.connection.domain_name,
-            connection_id: ctx.connection.connection_id.as_str(),
-            api_id: &ctx.connection.api_id,
-            authorizer: input.authorizer,
-        },
+        request_context: context_of(ctx),
         body: input.body,
         is_base64_encoded: input.is_base64,
     };
     serde_json::to_writer(out, &event)
+}
+
+/// Writes the REQUEST authorizer event (spec §8.2) into `out`: every client header (hop-by-hop
+/// ones included, as captured on AWS), query parameters, stage variables and the CONNECT
+/// request context.
+pub fn write_authorizer_event(
+    ctx: &RequestContext<'_>,
+    handshake: &Handshake,
+    method_arn: &str,
+    stage_variables: &std::collections::BTreeMap<String, String>,
+    out: &mut Vec<u8>,
+) -> Result<(), serde_json::Error> {
+    let mut headers = handshake.headers.clone();
+    headers.extend(
+        handshake
+            .integration_headers(&ctx.connection.source_ip.to_string())
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("X-Amzn") || n.starts_with("X-Forwarded"))
+            .filter(|(n, _)| {
+                !handshake
+                    .headers
+                    .iter()
+                    .any(|(h, _)| h.eq_ignore_ascii_case(n))
+            }),
+    );
+    let query = handshake
+        .raw_query
+        .as_ref()
+        .map(|_| handshake.query_pairs());
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct AuthorizerEvent<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        method_arn: &'a str,
+        headers: SingleValues<'a>,
+        multi_value_headers: MultiValues<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        query_string_parameters: Option<SingleValues<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        multi_value_query_string_parameters: Option<MultiValues<'a>>,
+        stage_variables: &'a std::collections::BTreeMap<String, String>,
+        request_context: Context<'a>,
+    }
+    let event = AuthorizerEvent {
+        kind: "REQUEST",
+        method_arn,
+        headers: SingleValues(&headers),
+        multi_value_headers: MultiValues(&headers),
+        query_string_parameters: query.as_deref().map(SingleValues),
+        multi_value_query_string_parameters: query.as_deref().map(MultiValues),
+        stage_variables,
+        request_context: context_of(ctx),
+    };
+    serde_json::to_writer(out, &event)
+}
+
+fn context_of<'a>(ctx: &'a RequestContext<'a>) -> Context<'a> {
+    Context {
+        route_key: ctx.route_key,
+        message_id: ctx.message_id.as_ref().map(|m| m.as_str()),
+        disconnect_status_code: ctx.disconnect.map(|d| d.code),
+        disconnect_reason: ctx.disconnect.map(|d| d.reason.as_str()),
+        event_type: ctx.event_type.as_str(),
+        extended_request_id: ctx.request_id.as_str(),
+        request_time: clf_time(ctx.request_time_epoch),
+        message_direction: "IN",
+        stage: &ctx.connection.stage,
+        connected_at: ctx.connection.connected_at,
+        request_time_epoch: ctx.request_time_epoch,
+        identity: Identity {
+            user_agent: ctx.connection.user_agent.as_deref(),
+            source_ip: ctx.connection.source_ip.to_string(),
+            caller: &ctx.connection.caller,
+        },
+        request_id: ctx.request_id.as_str(),
+        domain_name: &ctx.connection.domain_name,
+        connection_id: ctx.connection.connection_id.as_str(),
+        api_id: &ctx.connection.api_id,
+        authorizer: ctx.connection.authorizer.as_deref(),
+    }
 }
 
 #[derive(Serialize)]
@@ -191,12 +249,24 @@ struct Context<'a> {
     authorizer: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct Identity<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     user_agent: Option<&'a str>,
     source_ip: String,
+    caller: &'a CallerIdentity,
+}
+
+impl Serialize for Identity<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        if let Some(ua) = self.user_agent {
+            map.serialize_entry("userAgent", ua)?;
+        }
+        map.serialize_entry("sourceIp", &self.source_ip)?;
+        for (name, value) in self.caller.fields() {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 /// `{"name": "last value"}`: a later value of a repeated name wins, as in REST proxy events.

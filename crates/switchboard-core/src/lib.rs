@@ -12,6 +12,7 @@ pub mod frames;
 pub mod ids;
 pub mod mapping;
 pub mod parameters;
+pub mod policy;
 pub mod selection;
 pub mod sigv4;
 pub mod template;

@@ -2,12 +2,14 @@
 //! waits, and only then answer `101 Switching Protocols` — or refuse with the status the
 //! integration chose.
 
+use crate::auth::sigv4::SignedRequest;
+use crate::auth::ConnectRequest;
 use crate::connection::ConnectionTask;
 use crate::directory::{ConnectionHandle, ConnectionShared};
 use crate::error::Fault;
 use crate::head::{parse_headers, RecordedHead};
 use crate::integrations::Invocation;
-use crate::metrics::StageLabels;
+use crate::metrics::{RefusalLabels, StageLabels};
 use crate::server::GatewayState;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
@@ -70,7 +72,7 @@ pub async fn handle(
         return Ok(refusal(StatusCode::SERVICE_UNAVAILABLE));
     }
 
-    let info = ConnectionInfo {
+    let mut info = ConnectionInfo {
         connection_id: AwsId::random(),
         connected_at: now_millis(),
         api_id: api.id.clone(),
@@ -83,13 +85,58 @@ pub async fn handle(
             .unwrap_or_default(),
         source_ip: peer.ip(),
         user_agent: header_text(req.headers(), header::USER_AGENT),
+        caller: Default::default(),
+        authorizer: None,
     };
 
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
     let mut subprotocol = None;
     if let Some(route) = api.routes.get("$connect") {
         let handshake = handshake_of(&req, &client, info.connected_at);
-        let ctx = RequestContext::new(&info, EventType::Connect, &route.key);
+        let (request_id, request_time) = {
+            let ctx = RequestContext::new(&info, EventType::Connect, &route.key);
+            (ctx.request_id, ctx.request_time_epoch)
+        };
+        if let Some(auth) = &api.connect_auth {
+            let ctx = RequestContext {
+                request_id,
+                request_time_epoch: request_time,
+                ..RequestContext::new(&info, EventType::Connect, &route.key)
+            };
+            let connect = ConnectRequest {
+                signed: SignedRequest {
+                    method: req.method().as_str(),
+                    raw_path: req.uri().path(),
+                    raw_query: req.uri().query().unwrap_or(""),
+                    headers: req.headers(),
+                    body: b"",
+                },
+                handshake: &handshake,
+                stage_variables: &stage.variables,
+            };
+            match auth.authorize(&runtime.auth, &connect, &ctx).await {
+                Ok(grant) => {
+                    info.caller = grant.caller;
+                    info.authorizer = grant.authorizer.map(Arc::new);
+                }
+                Err(refused) => {
+                    tracing::debug!(status = %refused.status, reason = %refused.reason, api = %api.id, "$connect authorization refused");
+                    state
+                        .metrics
+                        .connect_refusals
+                        .get_or_create(&RefusalLabels {
+                            status: refused.status.as_u16(),
+                        })
+                        .inc();
+                    return Ok(refusal(refused.status));
+                }
+            }
+        }
+        let ctx = RequestContext {
+            request_id,
+            request_time_epoch: request_time,
+            ..RequestContext::new(&info, EventType::Connect, &route.key)
+        };
         let inv = Invocation {
             ctx: &ctx,
             body: "",

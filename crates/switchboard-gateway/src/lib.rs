@@ -3,6 +3,7 @@
 //! the management API talk to.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod connection;
 pub mod directory;
 pub mod dispatch;

@@ -32,6 +32,13 @@ pub struct PushLabels {
     pub result: &'static str,
 }
 
+/// Labels of refused `$connect` authorizations.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// The status the client got (400, 401, 403, 500).
+    pub status: u16,
+}
+
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Registry,
@@ -43,6 +50,8 @@ pub struct Metrics {
     pub pushes: Family<PushLabels, Counter>,
     /// Management API calls by operation and status.
     pub management_calls: Family<ManagementLabels, Counter>,
+    /// `$connect` requests refused by authorization, by status.
+    pub connect_refusals: Family<RefusalLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -72,12 +81,19 @@ impl Default for Metrics {
             "@connections management API calls by operation and HTTP status",
             management_calls.clone(),
         );
+        let connect_refusals = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "connect_refusals",
+            "$connect requests refused by authorization (IAM, authorizers, API keys), by status",
+            connect_refusals.clone(),
+        );
         Self {
             registry,
             connections_open,
             connects,
             pushes,
             management_calls,
+            connect_refusals,
         }
     }
 }

@@ -2,12 +2,13 @@
 //! resolved to integrations. Swapped atomically on reload; connections look it up per message,
 //! so new routes apply to the next message without dropping anyone.
 
+use crate::auth::{build_authorizers, AuthDirectory, ConnectAuth};
 use crate::error::BuildError;
 use crate::integrations::{Integration, IntegrationEnv};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use switchboard_core::config::{
-    ApiConfig, AuthorizationType, AwsCredentials, Config, ServerConfig, StageConfig, StageLimits,
+    ApiConfig, AwsCredentials, Config, ServerConfig, StageConfig, StageLimits,
 };
 use switchboard_core::mapping::DEFAULT_KEY;
 use switchboard_core::selection::SelectionExpression;
@@ -21,6 +22,8 @@ pub struct Runtime {
     pub server: ServerConfig,
     /// The configuration this was built from.
     pub config: Arc<Config>,
+    /// Principals, API keys, region and account for `$connect` authorization.
+    pub auth: AuthDirectory,
 }
 
 /// One WebSocket API.
@@ -34,6 +37,8 @@ pub struct Api {
     pub stages: HashMap<String, Arc<Stage>>,
     /// Routes by route key.
     pub routes: HashMap<String, Arc<Route>>,
+    /// How `$connect` is protected (when there is a `$connect` route).
+    pub connect_auth: Option<ConnectAuth>,
 }
 
 /// One deployed stage of an API.
@@ -73,6 +78,7 @@ impl Runtime {
         Ok(Self {
             apis,
             server: config.server.clone(),
+            auth: AuthDirectory::from_config(&config),
             config: Arc::new(config),
         })
     }
@@ -120,9 +126,7 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
                 message: e.to_string(),
             }
         })?;
-    if !api.authorizers.is_empty() {
-        return Err(unsupported(&format!("{path}.authorizers"), "authorizers"));
-    }
+    let authorizers = build_authorizers(&path, api, env)?;
     if !api.models.is_empty() {
         return Err(unsupported(&format!("{path}.models"), "request models"));
     }
@@ -137,15 +141,6 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
     let mut routes = HashMap::new();
     for (key, route) in &api.routes {
         let rpath = format!("{path}.routes.{key}");
-        if route
-            .authorization_type
-            .is_some_and(|t| t != AuthorizationType::None)
-        {
-            return Err(unsupported(&rpath, "authorizationType other than NONE"));
-        }
-        if route.api_key_required {
-            return Err(unsupported(&rpath, "apiKeyRequired"));
-        }
         if route.model_selection_expression.is_some() || !route.request_models.is_empty() {
             return Err(unsupported(&rpath, "request validation"));
         }
@@ -166,6 +161,13 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
             }),
         );
     }
+    let connect_auth = api
+        .routes
+        .get("$connect")
+        .map(|route| {
+            ConnectAuth::build(&format!("{path}.routes.$connect"), api, route, &authorizers)
+        })
+        .transpose()?;
     let stages = api
         .stages
         .iter()
@@ -176,6 +178,7 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
         route_selection,
         stages,
         routes,
+        connect_auth,
     })
 }
 

@@ -123,32 +123,43 @@ impl LambdaProxy {
                     .then_some(inv.body),
                 is_base64: inv.is_base64,
                 handshake: inv.handshake,
-                authorizer: None,
             },
             &mut event,
         )
         .map_err(|e| IntegrationError::BadReply(format!("event serialisation: {e}")))?;
-        let payload = match &self.target {
+        let payload = self.invoke_payload(event, &inv.stage.variables).await?;
+        parse_reply(&payload)
+    }
+
+    /// Sends any JSON event (a proxy event, an authorizer event) and returns the function's
+    /// payload. A function error, or a non-2xx answer, is [`IntegrationError::FunctionError`]
+    /// carrying the function's `errorMessage` when it has one.
+    pub async fn invoke_payload(
+        &self,
+        event: Vec<u8>,
+        stage_variables: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Bytes, IntegrationError> {
+        match &self.target {
             Target::Url(url) => {
-                let request = Request::post(url.render(&inv.stage.variables))
+                let request = Request::post(url.render(stage_variables))
                     .header(header::CONTENT_TYPE, "application/json")
                     .body(Full::new(Bytes::from(event)))
                     .map_err(|e| IntegrationError::Unreachable(e.to_string()))?;
                 let reply = self.client.send(request).await?;
                 if !reply.status.is_success() {
-                    return Err(IntegrationError::FunctionError(format!(
-                        "handler URL answered {}",
-                        reply.status
+                    return Err(IntegrationError::FunctionError(error_message(
+                        &reply.body,
+                        &format!("handler URL answered {}", reply.status),
                     )));
                 }
-                reply.body
+                Ok(reply.body)
             }
             Target::Function {
                 arn,
                 endpoint,
                 credentials,
             } => {
-                let arn_text = arn.render(&inv.stage.variables);
+                let arn_text = arn.render(stage_variables);
                 let function = FunctionArn::parse(&arn_text).ok_or_else(|| {
                     IntegrationError::Unreachable(format!(
                         "{arn_text:?} is not a Lambda function ARN"
@@ -162,24 +173,32 @@ impl LambdaProxy {
                 })?;
                 let request = invoke_request(&function, endpoint.as_deref(), credentials, event)?;
                 let reply = self.client.send(request).await?;
-                if let Some(kind) = reply.headers.get("x-amz-function-error") {
-                    return Err(IntegrationError::FunctionError(format!(
-                        "{}: {}",
-                        kind.to_str().unwrap_or("Unhandled"),
-                        String::from_utf8_lossy(&reply.body)
+                if reply.headers.contains_key("x-amz-function-error") || !reply.status.is_success()
+                {
+                    return Err(IntegrationError::FunctionError(error_message(
+                        &reply.body,
+                        &format!("Lambda Invoke answered {}", reply.status),
                     )));
                 }
-                if !reply.status.is_success() {
-                    return Err(IntegrationError::FunctionError(format!(
-                        "Lambda Invoke answered {}: {}",
-                        reply.status,
-                        String::from_utf8_lossy(&reply.body)
-                    )));
-                }
-                reply.body
+                Ok(reply.body)
             }
-        };
-        parse_reply(&payload)
+        }
+    }
+}
+
+/// The `errorMessage` of a function error payload, else the body text, else `fallback`.
+fn error_message(body: &[u8], fallback: &str) -> String {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct FunctionErrorPayload {
+        error_message: String,
+    }
+    if let Ok(p) = serde_json::from_slice::<FunctionErrorPayload>(body) {
+        return p.error_message;
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) if !text.trim().is_empty() => text.trim().to_owned(),
+        _ => fallback.to_owned(),
     }
 }
 
