@@ -94,6 +94,11 @@ impl TestGateway {
         WsClient::connect(&self.url(path)).await
     }
 
+    /// [`TestGateway::try_connect`] taking an owned path (handy in closures).
+    pub async fn try_connect_owned(&self, path: String) -> Result<WsClient, ConnectError> {
+        self.try_connect(&path).await
+    }
+
     /// Sends raw bytes to the client listener and returns everything it answers until it
     /// closes or 2 KB arrived (for non-WebSocket requests).
     pub async fn raw_http(&self, request: &str) -> String {

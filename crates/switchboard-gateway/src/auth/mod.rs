@@ -248,7 +248,7 @@ impl ConnectAuth {
             }
             let key =
                 found.ok_or_else(|| Refusal::new(StatusCode::FORBIDDEN, "unknown API key"))?;
-            if !key.stages.iter().any(|s| *s == stage) {
+            if !key.stages.contains(&stage) {
                 return Err(Refusal::new(
                     StatusCode::FORBIDDEN,
                     format!("API key {} is not valid for {stage}", key.id),

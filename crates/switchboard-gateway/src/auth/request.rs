@@ -74,13 +74,16 @@ impl IdentitySource {
     }
 }
 
+/// A cached decision and when it was made (extension cache, keyed by identity values).
+type CachedDecision = (Instant, Result<Grant, Refusal>);
+
 /// A compiled REQUEST authorizer.
 #[derive(Debug)]
 pub struct RequestAuthorizer {
     function: LambdaProxy,
     sources: Vec<IdentitySource>,
     ttl: Option<Duration>,
-    cache: Mutex<HashMap<Vec<String>, (Instant, Result<Grant, Refusal>)>>,
+    cache: Mutex<HashMap<Vec<String>, CachedDecision>>,
 }
 
 /// What an authorizer returns.
