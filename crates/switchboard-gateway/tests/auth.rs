@@ -413,3 +413,27 @@ async fn an_unknown_kid_refetches_the_jwks_after_a_key_rotation() {
         "the JWKS was fetched again"
     );
 }
+
+#[tokio::test]
+async fn no_caching_by_default_and_an_opt_in_cache_keyed_by_identity_values() {
+    let (lambda, _events, gw) = setup("").await;
+    for _ in 0..2 {
+        assert_eq!(status(connect_with(&gw, "allow", "?room=1").await), 101);
+    }
+    assert_eq!(lambda.invocations().len(), 2, "AWS never caches WebSocket authorizers");
+
+    let lambda = LambdaServer::start(KEY, SECRET, gate).await;
+    let events = HttpBackend::start(|_| BackendReply::ok(r#"{"statusCode":200}"#)).await;
+    let cached = custom_api(&lambda, &events, "").replace(
+        "identitySource = [",
+        "authorizerResultTtlInSeconds = 300\nidentitySource = [",
+    );
+    let gw = TestGateway::start_with_credentials(&cached, credentials()).await;
+    for _ in 0..3 {
+        assert_eq!(status(connect_with(&gw, "allow", "?room=1").await), 101);
+    }
+    assert_eq!(status(connect_with(&gw, "deny", "?room=1").await), 403);
+    assert_eq!(status(connect_with(&gw, "deny", "?room=1").await), 403);
+    assert_eq!(status(connect_with(&gw, "allow", "?room=2").await), 101);
+    assert_eq!(lambda.invocations().len(), 3, "one call per distinct identity");
+}
