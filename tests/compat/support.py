@@ -307,7 +307,9 @@ class RawWebSocket:
                 raise ConnectionError(f"closed during handshake: {self.buf!r}")
             self.buf += chunk
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        status = head.split(b"\r\n", 1)[0]
+        status, *header_lines = head.decode("latin-1").split("\r\n")
+        self.response_headers = [tuple(h.split(":", 1)) for h in header_lines]
+        status = status.encode("latin-1")
         if b" 101 " not in status + b" ":
             raise ConnectionError(f"upgrade refused: {status!r}")
 

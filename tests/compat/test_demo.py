@@ -67,3 +67,14 @@ def test_demo_client_close_4000_is_clean(demo):
     assert ws.protocol.close_rcvd is not None, "gateway never answered the close frame"
     assert ws.protocol.close_rcvd.code == 4000
     assert ws.protocol.close_rcvd_then_sent is False
+
+
+def test_upgrade_response_connection_header_is_exactly_upgrade(demo):
+    """Strict RFC 6455 clients (tungstenite, i.e. most Rust clients, and the project's own
+    testkit) compare the whole `Connection` value of the 101 and refuse `Upgrade, close`."""
+    raw = support.RawWebSocket(demo.ws_url)
+    try:
+        connection = [v.strip() for k, v in raw.response_headers if k.strip().lower() == "connection"]
+        assert connection == ["Upgrade"], f"101 Connection header: {connection}"
+    finally:
+        raw.close()
