@@ -28,6 +28,8 @@ use tokio::net::TcpListener;
 
 /// `Data` limit of `PostToConnection` (spec §7.2).
 pub const MAX_POST_BYTES: usize = 131_072;
+/// Largest over-limit body still read (and discarded) so that its 413 reaches the client.
+const MAX_DRAIN_BYTES: usize = 8 * MAX_POST_BYTES;
 
 /// Serves the management API until shutdown.
 pub async fn accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
@@ -155,14 +157,17 @@ async fn call(
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if let Some(n) = declared.filter(|n| *n > MAX_POST_BYTES) {
+    // A body somewhat over the limit is read to its end before the 413 goes out: answering
+    // while the client is still sending makes hyper close the socket under it, and the SDKs
+    // then report a dropped connection instead of PayloadTooLargeException.
+    if let Some(n) = declared.filter(|n| *n > MAX_DRAIN_BYTES) {
         return Err(MgmtError::PayloadTooLarge(n));
     }
     let (parts, body) = req.into_parts();
-    let body = Limited::new(body, MAX_POST_BYTES)
+    let body = Limited::new(body, MAX_DRAIN_BYTES)
         .collect()
         .await
-        .map_err(|_| MgmtError::PayloadTooLarge(MAX_POST_BYTES + 1))?
+        .map_err(|_| MgmtError::PayloadTooLarge(MAX_DRAIN_BYTES + 1))?
         .to_bytes();
     let config = &runtime.config;
     if config.management.auth == ManagementAuth::Sigv4 {
@@ -173,6 +178,10 @@ async fn call(
             &config.aws.region,
             time::OffsetDateTime::now_utc(),
         )?;
+    }
+    // After authentication: an unsigned oversized body is refused as unsigned (403).
+    if body.len() > MAX_POST_BYTES {
+        return Err(MgmtError::PayloadTooLarge(body.len()));
     }
     // An id that cannot be ours, or one of another API or stage, is as gone as a closed one.
     let id = AwsId::parse(&id).ok_or(MgmtError::Gone)?;
