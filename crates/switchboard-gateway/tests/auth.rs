@@ -420,7 +420,11 @@ async fn no_caching_by_default_and_an_opt_in_cache_keyed_by_identity_values() {
     for _ in 0..2 {
         assert_eq!(status(connect_with(&gw, "allow", "?room=1").await), 101);
     }
-    assert_eq!(lambda.invocations().len(), 2, "AWS never caches WebSocket authorizers");
+    assert_eq!(
+        lambda.invocations().len(),
+        2,
+        "AWS never caches WebSocket authorizers"
+    );
 
     let lambda = LambdaServer::start(KEY, SECRET, gate).await;
     let events = HttpBackend::start(|_| BackendReply::ok(r#"{"statusCode":200}"#)).await;
@@ -435,5 +439,9 @@ async fn no_caching_by_default_and_an_opt_in_cache_keyed_by_identity_values() {
     assert_eq!(status(connect_with(&gw, "deny", "?room=1").await), 403);
     assert_eq!(status(connect_with(&gw, "deny", "?room=1").await), 403);
     assert_eq!(status(connect_with(&gw, "allow", "?room=2").await), 101);
-    assert_eq!(lambda.invocations().len(), 3, "one call per distinct identity");
+    assert_eq!(
+        lambda.invocations().len(),
+        3,
+        "one call per distinct identity"
+    );
 }

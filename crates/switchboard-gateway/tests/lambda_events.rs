@@ -412,9 +412,11 @@ async fn the_http_url_form_posts_the_same_event_to_a_plain_endpoint() {
 [apis.u]
 routeSelectionExpression = "$request.body.action"
 [apis.u.stages.dev]
+stageVariables = {{ handler = "{}" }}
 [apis.u.integrations.handler]
 integrationType = "AWS_PROXY"
-integrationUri = "{}"
+# Whether this is a URL or an ARN is only known once the stage variable is filled in.
+integrationUri = "${{stageVariables.handler}}"
 [apis.u.routes."$default"]
 target = "integrations/handler"
 routeResponseSelectionExpression = "$default"

@@ -16,24 +16,19 @@ use switchboard_core::config::AwsCredentials;
 use switchboard_core::event::{write_lambda_event, EventInput};
 use switchboard_core::sigv4::{self, CanonicalInput, Credential};
 
-/// Where the event goes.
-#[derive(Debug)]
-enum Target {
-    /// A Lambda function through the Invoke API; the ARN may hold stage variables.
-    Function {
-        arn: UriTemplate,
-        endpoint: Option<String>,
-        credentials: Option<AwsCredentials>,
-    },
-    /// Extension: a plain URL that takes the event and answers like a Lambda function.
-    Url(UriTemplate),
-}
-
-/// A compiled `AWS_PROXY` integration.
+/// A compiled `AWS_PROXY` integration. The URI may hold stage variables, so whether it names a
+/// Lambda function (Invoke API) or a plain URL (extension) is decided per call, after they are
+/// filled in.
 #[derive(Debug)]
 pub struct LambdaProxy {
-    target: Target,
+    uri: UriTemplate,
+    endpoint: Option<String>,
+    credentials: Option<AwsCredentials>,
     client: BackendClient,
+}
+
+fn is_url(uri: &str) -> bool {
+    uri.starts_with("http://") || uri.starts_with("https://")
 }
 
 /// A function named by an ARN.
@@ -93,24 +88,18 @@ impl LambdaProxy {
             message,
         };
         let template = UriTemplate::parse(uri).map_err(invalid)?;
-        let target = if uri.starts_with("http://") || uri.starts_with("https://") {
-            Target::Url(template)
-        } else {
-            // Stage variables may name the function; check the shape with them blanked.
-            if FunctionArn::parse(&template.render(&Default::default())).is_none()
-                && !uri.contains("${")
-            {
-                return Err(invalid(format!(
-                    "{uri:?} is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME, or the arn:aws:apigateway:…/invocations form) nor an http(s) URL"
-                )));
-            }
-            Target::Function {
-                arn: template,
-                endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
-                credentials,
-            }
-        };
-        Ok(Self { target, client })
+        // Without stage variables the form can be checked now rather than at the first call.
+        if !uri.contains("${") && !is_url(uri) && FunctionArn::parse(uri).is_none() {
+            return Err(invalid(format!(
+                "{uri:?} is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME, or the arn:aws:apigateway:…/invocations form) nor an http(s) URL"
+            )));
+        }
+        Ok(Self {
+            uri: template,
+            endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+            credentials,
+            client,
+        })
     }
 
     /// Invokes the function with the event of `inv`.
@@ -139,50 +128,40 @@ impl LambdaProxy {
         event: Vec<u8>,
         stage_variables: &std::collections::BTreeMap<String, String>,
     ) -> Result<Bytes, IntegrationError> {
-        match &self.target {
-            Target::Url(url) => {
-                let request = Request::post(url.render(stage_variables))
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(Full::new(Bytes::from(event)))
-                    .map_err(|e| IntegrationError::Unreachable(e.to_string()))?;
-                let reply = self.client.send(request).await?;
-                if !reply.status.is_success() {
-                    return Err(IntegrationError::FunctionError(error_message(
-                        &reply.body,
-                        &format!("handler URL answered {}", reply.status),
-                    )));
-                }
-                Ok(reply.body)
+        let uri = self.uri.render(stage_variables);
+        if is_url(&uri) {
+            let request = Request::post(uri)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Full::new(Bytes::from(event)))
+                .map_err(|e| IntegrationError::Unreachable(e.to_string()))?;
+            let reply = self.client.send(request).await?;
+            if !reply.status.is_success() {
+                return Err(IntegrationError::FunctionError(error_message(
+                    &reply.body,
+                    &format!("handler URL answered {}", reply.status),
+                )));
             }
-            Target::Function {
-                arn,
-                endpoint,
-                credentials,
-            } => {
-                let arn_text = arn.render(stage_variables);
-                let function = FunctionArn::parse(&arn_text).ok_or_else(|| {
-                    IntegrationError::Unreachable(format!(
-                        "{arn_text:?} is not a Lambda function ARN"
-                    ))
-                })?;
-                let credentials = credentials.as_ref().ok_or_else(|| {
-                    IntegrationError::Unreachable(
-                        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-                            .into(),
-                    )
-                })?;
-                let request = invoke_request(&function, endpoint.as_deref(), credentials, event)?;
-                let reply = self.client.send(request).await?;
-                if reply.headers.contains_key("x-amz-function-error") || !reply.status.is_success()
-                {
-                    return Err(IntegrationError::FunctionError(error_message(
-                        &reply.body,
-                        &format!("Lambda Invoke answered {}", reply.status),
-                    )));
-                }
-                Ok(reply.body)
-            }
+            return Ok(reply.body);
         }
+        let function = FunctionArn::parse(&uri).ok_or_else(|| {
+            IntegrationError::Unreachable(format!(
+                "{uri:?} is not a Lambda function ARN nor an http(s) URL"
+            ))
+        })?;
+        let credentials = self.credentials.as_ref().ok_or_else(|| {
+            IntegrationError::Unreachable(
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+            )
+        })?;
+        let request = invoke_request(&function, self.endpoint.as_deref(), credentials, event)?;
+        let reply = self.client.send(request).await?;
+        if reply.headers.contains_key("x-amz-function-error") || !reply.status.is_success() {
+            return Err(IntegrationError::FunctionError(error_message(
+                &reply.body,
+                &format!("Lambda Invoke answered {}", reply.status),
+            )));
+        }
+        Ok(reply.body)
     }
 }
 

@@ -150,7 +150,10 @@ mod tests {
     #[test]
     fn botocore_presigned_url_is_accepted_within_its_expiry() {
         let now = datetime!(2024-02-19 07:12:00 UTC);
-        assert_eq!(verify(&parts(BOTOCORE_PRESIGNED), b"", &creds(), "us-east-1", now), Ok(()));
+        assert_eq!(
+            verify(&parts(BOTOCORE_PRESIGNED), b"", &creds(), "us-east-1", now),
+            Ok(())
+        );
         let late = datetime!(2024-02-19 07:13:00 UTC);
         assert!(verify(&parts(BOTOCORE_PRESIGNED), b"", &creds(), "us-east-1", late).is_err());
         let altered = BOTOCORE_PRESIGNED.replace("abc%3D", "abd%3D");
