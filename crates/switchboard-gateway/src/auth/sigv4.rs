@@ -116,28 +116,35 @@ pub fn verify(
         }
     }
     let body_hash = sigv4::sha256_hex(req.body);
-    let payload_hash = match header("x-amz-content-sha256") {
-        Some(h) => h.to_owned(),
-        None if claim.presigned => sigv4::UNSIGNED_PAYLOAD.to_owned(),
-        None => body_hash.clone(),
+    // Presigned URLs carry no hash: botocore signs the empty body's hash, others
+    // `UNSIGNED-PAYLOAD`; either is accepted.
+    let payload_hashes: Vec<String> = match header("x-amz-content-sha256") {
+        Some(h) => vec![h.to_owned()],
+        None if claim.presigned => vec![body_hash.clone(), sigv4::UNSIGNED_PAYLOAD.to_owned()],
+        None => vec![body_hash.clone()],
     };
     // A signed hash that does not match the body is a tampered body.
-    if payload_hash != sigv4::UNSIGNED_PAYLOAD && payload_hash != body_hash {
-        return Err(SigV4Failure::Mismatch);
+    if let [only] = payload_hashes.as_slice() {
+        if only != sigv4::UNSIGNED_PAYLOAD && *only != body_hash {
+            return Err(SigV4Failure::Mismatch);
+        }
     }
     let headers: Vec<(&str, &str)> = req
         .headers
         .iter()
         .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
         .collect();
-    let input = CanonicalInput {
-        method: req.method,
-        raw_path: req.raw_path,
-        raw_query: req.raw_query,
-        headers: &headers,
-        payload_hash: &payload_hash,
-    };
-    if sigv4::verify(&input, &claim, signer.secret_access_key) {
+    let matches = payload_hashes.iter().any(|payload_hash| {
+        let input = CanonicalInput {
+            method: req.method,
+            raw_path: req.raw_path,
+            raw_query: req.raw_query,
+            headers: &headers,
+            payload_hash,
+        };
+        sigv4::verify(&input, &claim, signer.secret_access_key)
+    });
+    if matches {
         Ok((claim, index))
     } else {
         Err(SigV4Failure::Mismatch)

@@ -1,15 +1,11 @@
-//! SigV4 on management calls (spec §7.4): service `execute-api`, the double-encoded canonical
-//! path the SDKs sign, `X-Amz-Date` within 15 minutes, session tokens, several key pairs.
+//! SigV4 on management calls (spec §7.4): the shared verifier of [`crate::auth::sigv4`] with
+//! the configured key pairs, its failures mapped to the error shapes the SDKs expect.
 
 use super::errors::MgmtError;
+use crate::auth::sigv4::{self, SigV4Failure, SignedRequest, Signer};
 use http::request::Parts;
-use subtle::ConstantTimeEq;
 use switchboard_core::config::AwsCredentials;
-use switchboard_core::sigv4::{self, CanonicalInput, SigV4Error};
-use time::{Duration, OffsetDateTime};
-
-/// How far a request's date may be from ours.
-const MAX_SKEW: Duration = Duration::minutes(15);
+use time::OffsetDateTime;
 
 /// Verifies a signed management request; `body` is the whole request body.
 pub fn verify(
@@ -19,105 +15,33 @@ pub fn verify(
     region: &str,
     now: OffsetDateTime,
 ) -> Result<(), MgmtError> {
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let raw_query = parts.uri.query().unwrap_or("");
-    let claim = sigv4::parse_claim(header("authorization"), header("x-amz-date"), raw_query)
-        .map_err(|e| match e {
-            SigV4Error::Missing => MgmtError::MissingAuthenticationToken,
-            SigV4Error::Malformed(why) => MgmtError::InvalidSignature(format!(
-                "Authorization header requires a valid AWS4-HMAC-SHA256 signature ({why})"
-            )),
-        })?;
-    let Some(cred) = credentials.iter().find(|c| {
-        bool::from(
-            c.access_key_id
-                .as_bytes()
-                .ct_eq(claim.access_key_id.as_bytes()),
-        )
-    }) else {
-        return Err(MgmtError::UnrecognizedClient);
-    };
-    if claim.service != "execute-api" {
-        return Err(MgmtError::InvalidSignature(format!(
-            "Credential should be scoped to correct service: 'execute-api', not '{}'",
-            claim.service
-        )));
-    }
-    if claim.region != region {
-        return Err(MgmtError::InvalidSignature(format!(
-            "Credential should be scoped to a valid region, not '{}' (this gateway's region is '{region}')",
-            claim.region
-        )));
-    }
-    let signed_at = sigv4::parse_amz_date(&claim.amz_date)
-        .ok_or_else(|| MgmtError::InvalidSignature("X-Amz-Date is not a valid date".into()))?;
-    if claim.presigned {
-        let expires = Duration::seconds(claim.expires.unwrap_or(900).min(604_800) as i64);
-        if now > signed_at + expires || signed_at - now > MAX_SKEW {
-            return Err(MgmtError::InvalidSignature("Signature expired".into()));
-        }
-    } else if (now - signed_at).abs() > MAX_SKEW {
-        return Err(MgmtError::InvalidSignature(format!(
-            "Signature expired: {} is now earlier than {} ({} - 15 min.)",
-            claim.amz_date,
-            sigv4::amz_date(now - MAX_SKEW),
-            sigv4::amz_date(now)
-        )));
-    }
-    if let Some(token) = &cred.session_token {
-        let sent = header("x-amz-security-token").or_else(|| {
-            raw_query
-                .split('&')
-                .find_map(|p| p.strip_prefix("X-Amz-Security-Token="))
-        });
-        let sent = sent.map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        });
-        if !sent.is_some_and(|s| bool::from(s.as_bytes().ct_eq(token.as_bytes()))) {
-            return Err(MgmtError::UnrecognizedClient);
-        }
-    }
-    // Without `x-amz-content-sha256` the signer hashed the body itself. Presigned URLs are
-    // signed either with `UNSIGNED-PAYLOAD` (S3 style) or, as botocore's `SigV4QueryAuth`
-    // does for execute-api, with the hash of the (empty) body: accept both.
-    let body_hash = sigv4::sha256_hex(body);
-    let payload_hashes: Vec<String> = match header("x-amz-content-sha256") {
-        Some(h) => vec![h.to_owned()],
-        None if claim.presigned => vec![body_hash.clone(), sigv4::UNSIGNED_PAYLOAD.to_owned()],
-        None => vec![body_hash.clone()],
-    };
-    // A signed hash that does not match the body is a tampered body.
-    if let [only] = payload_hashes.as_slice() {
-        if only != sigv4::UNSIGNED_PAYLOAD && *only != body_hash {
-            return Err(MgmtError::InvalidSignature(
-                "The request body does not match x-amz-content-sha256".into(),
-            ));
-        }
-    }
-    let headers: Vec<(&str, &str)> = parts
-        .headers
+    let signers: Vec<Signer<'_>> = credentials
         .iter()
-        .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
+        .map(|c| Signer {
+            access_key_id: &c.access_key_id,
+            secret_access_key: &c.secret_access_key,
+            session_token: c.session_token.as_deref(),
+        })
         .collect();
-    let matches = payload_hashes.iter().any(|payload_hash| {
-        let input = CanonicalInput {
-            method: parts.method.as_str(),
-            raw_path: parts.uri.path(),
-            raw_query,
-            headers: &headers,
-            payload_hash,
-        };
-        sigv4::verify(&input, &claim, &cred.secret_access_key)
-    });
-    if matches {
-        Ok(())
-    } else {
-        Err(MgmtError::InvalidSignature(
-            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
-        ))
-    }
+    let request = SignedRequest {
+        method: parts.method.as_str(),
+        raw_path: parts.uri.path(),
+        raw_query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body,
+    };
+    sigv4::verify(&request, &signers, region, now)
+        .map(|_| ())
+        .map_err(|failure| match failure {
+            SigV4Failure::Missing => MgmtError::MissingAuthenticationToken,
+            SigV4Failure::UnknownKey => MgmtError::UnrecognizedClient,
+            SigV4Failure::Malformed(why) | SigV4Failure::Rejected(why) => {
+                MgmtError::InvalidSignature(why)
+            }
+            SigV4Failure::Mismatch => MgmtError::InvalidSignature(
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
+            ),
+        })
 }
 
 #[cfg(test)]
