@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import socket
 
 import pytest
 from websockets.protocol import State
@@ -12,37 +11,16 @@ from websockets.sync.client import connect
 
 import support
 
-# TEMPLATE ENGINE: while the mapping-template engine is not merged, MOCK response templates
-# render literally and the demo answers "$input.body" instead of echoing. The echo test skips
-# ONLY in that exact case, and only while this flag is True. Set it to False once the engine
-# is merged so that a literal reply fails the test.
-ALLOW_LITERAL_TEMPLATE_SKIP = True
-
-DEMO_TOML = support.REPO / "examples" / "demo" / "switchboard.toml"
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture
 def demo(start_gateway, tmp_path):
-    """The demo with no config (its management port is fixed at 8081); if 8081 is taken on
-    this machine, the same demo file with free ports instead."""
-    if _port_free(8081):
-        empty = tmp_path / "empty"
-        empty.mkdir()
-        gw = start_gateway(None, "--listen", "127.0.0.1:0", cwd=empty)
-        gw.wait_for_line("serving the built-in demo")
-        assert gw.wait_for_line("wscat -c ").split()[2] == gw.ws_url
-    else:
-        text = re.sub(r'listen = "127\.0\.0\.1:\d+"', 'listen = "127.0.0.1:0"', DEMO_TOML.read_text())
-        gw = start_gateway(text)
+    """The demo exactly as a user runs it: no configuration file, in an empty directory."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    gw = start_gateway(None, "--listen", "127.0.0.1:0", "--management-listen", "127.0.0.1:0", cwd=empty)
+    gw.wait_for_line("serving the built-in demo")
+    assert gw.wait_for_line("wscat -c ").split()[2] == gw.ws_url
     assert re.fullmatch(r"ws://127\.0\.0\.1:\d+/dev", gw.ws_url), gw.lines
     return gw
 
@@ -51,9 +29,6 @@ def test_demo_echoes_hello(demo):
     with connect(demo.ws_url, open_timeout=support.WAIT) as ws:
         ws.send("hello")
         reply = ws.recv(timeout=support.WAIT)
-    if ALLOW_LITERAL_TEMPLATE_SKIP and reply == "$input.body":
-        pytest.skip("TEMPLATE ENGINE NOT MERGED: demo echo returned the literal template "
-                    "'$input.body'; set ALLOW_LITERAL_TEMPLATE_SKIP = False in test_demo.py once merged")
     assert reply == "hello"
 
 
