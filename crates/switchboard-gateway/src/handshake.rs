@@ -50,6 +50,8 @@ pub async fn handle(
     mut req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
     let peer = client.peer;
+    // The raw head is read once; the buffer must not live as long as the connection does.
+    let recorded = std::mem::take(&mut *client.head.lock().unwrap_or_else(|e| e.into_inner()));
     if req.uri().to_string().len() > MAX_URL_LENGTH {
         return Ok(refusal(StatusCode::URI_TOO_LONG));
     }
@@ -92,7 +94,7 @@ pub async fn handle(
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
     let mut subprotocol = None;
     if let Some(route) = api.routes.get("$connect") {
-        let handshake = handshake_of(&req, &client, info.connected_at);
+        let handshake = handshake_of(&req, &recorded, &client, info.connected_at);
         let (request_id, request_time) = {
             let ctx = RequestContext::new(&info, EventType::Connect, &route.key);
             (ctx.request_id, ctx.request_time_epoch)
@@ -213,9 +215,13 @@ pub async fn handle(
 }
 
 /// The upgrade request as integrations see it: headers in the client's spelling.
-fn handshake_of(req: &Request<Incoming>, client: &ClientConn, now: i64) -> Handshake {
-    let recorded = std::mem::take(&mut *client.head.lock().unwrap_or_else(|e| e.into_inner()));
-    let headers = parse_headers(&recorded).unwrap_or_else(|| {
+fn handshake_of(
+    req: &Request<Incoming>,
+    recorded: &[u8],
+    client: &ClientConn,
+    now: i64,
+) -> Handshake {
+    let headers = parse_headers(recorded).unwrap_or_else(|| {
         req.headers()
             .iter()
             .map(|(n, v)| {
