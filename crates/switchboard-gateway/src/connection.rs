@@ -4,6 +4,7 @@
 
 use crate::directory::{CloseCause, ConnectionShared, Outbound};
 use crate::dispatch::{self, Inbound};
+use crate::outbound::OutboundQueue;
 use crate::runtime::Stage;
 use crate::server::GatewayState;
 use futures_util::{SinkExt, StreamExt};
@@ -15,7 +16,7 @@ use std::time::Duration;
 use switchboard_core::config::BinaryFrames;
 use switchboard_core::context::DisconnectStatus;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep, Instant};
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -41,10 +42,8 @@ pub struct ConnectionTask {
     pub shared: Arc<ConnectionShared>,
     /// The stage it connected to, as configured at connect time.
     pub stage: Arc<Stage>,
-    /// A sender into its own queue, for integration tasks' two-way replies.
-    pub outbound_tx: mpsc::Sender<Outbound>,
-    /// Its outbound queue.
-    pub outbound_rx: mpsc::Receiver<Outbound>,
+    /// Its outbound queue (pushes, and integration tasks' two-way replies).
+    pub outbound: Arc<OutboundQueue>,
     /// Most integration calls in flight at once.
     pub max_inflight: usize,
     /// This connection's stage in the open-connections gauge.
@@ -88,7 +87,7 @@ impl ConnectionTask {
     }
 
     /// Serves an established WebSocket (generic so tests can use any stream).
-    pub async fn serve<S>(mut self, mut ws: WebSocketStream<S>)
+    pub async fn serve<S>(self, mut ws: WebSocketStream<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -110,7 +109,7 @@ impl ConnectionTask {
                         _ => Ending::ServerCloses(1001, GOING_AWAY),
                     };
                 }
-                Some(out) = self.outbound_rx.recv() => {
+                out = self.outbound.pop() => {
                     if ws.send(outbound_message(out)).await.is_err() {
                         break Ending::Lost;
                     }
@@ -181,6 +180,7 @@ impl ConnectionTask {
     async fn finish(self, status: DisconnectStatus) {
         let id = self.shared.info.connection_id;
         self.state.directory.unregister(&id);
+        self.outbound.close();
         self.open.dec();
         tracing::debug!(connection_id = %id, code = status.code, "connection closed");
         dispatch::disconnect(&self.state, &self.shared, &self.stage, status).await;

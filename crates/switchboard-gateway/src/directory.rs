@@ -2,6 +2,7 @@
 //! live connection. Pushes, two-way replies and the management API only talk to this seam; the
 //! in-process implementation is here, a cluster one can stand behind the same trait.
 
+use crate::outbound::OutboundQueue;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
@@ -9,7 +10,6 @@ use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use switchboard_core::context::{now_millis, ConnectionInfo};
 use switchboard_core::ids::AwsId;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
@@ -100,7 +100,7 @@ pub struct ConnectionHandle {
     /// Shared state.
     pub shared: Arc<ConnectionShared>,
     /// The bounded outbound queue.
-    pub outbound: mpsc::Sender<Outbound>,
+    pub outbound: Arc<OutboundQueue>,
 }
 
 /// What a connection looks like from the management API (`GetConnection`).
@@ -165,14 +165,9 @@ impl LocalDirectory {
     /// Queues without waiting; the synchronous core of [`ConnectionDirectory::push`].
     pub fn try_push(&self, id: &AwsId, message: Outbound) -> Result<(), PushError> {
         let handle = self.get(id).ok_or(PushError::Gone)?;
-        match handle.outbound.try_send(message) {
-            Ok(()) => {
-                handle.shared.touch();
-                Ok(())
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => Err(PushError::QueueFull),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(PushError::Gone),
-        }
+        handle.outbound.try_push(message)?;
+        handle.shared.touch();
+        Ok(())
     }
 }
 

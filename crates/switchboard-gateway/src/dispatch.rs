@@ -67,7 +67,7 @@ pub async fn message(
         return reply(route, &ctx, result);
     }
     let (shared, route, stage) = (Arc::clone(shared), Arc::clone(route), Arc::clone(stage));
-    let tx = task.outbound_tx.clone();
+    let outbound = Arc::clone(&task.outbound);
     tokio::spawn(async move {
         let ctx = RequestContext::new(&shared.info, EventType::Message, &route.key);
         let inv = Invocation {
@@ -81,7 +81,7 @@ pub async fn message(
         drop(permit);
         if let Some(out) = reply(&route, &ctx, result) {
             // Waits for room: a reply is never dropped because the client reads slowly.
-            let _ = tx.send(out).await;
+            let _ = outbound.push(out).await;
         }
     });
     None

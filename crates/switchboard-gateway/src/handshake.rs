@@ -10,6 +10,7 @@ use crate::error::Fault;
 use crate::head::{parse_headers, RecordedHead};
 use crate::integrations::Invocation;
 use crate::metrics::{RefusalLabels, StageLabels};
+use crate::outbound::OutboundQueue;
 use crate::server::GatewayState;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use switchboard_core::context::{now_millis, ConnectionInfo, EventType, RequestContext};
 use switchboard_core::event::Handshake;
 use switchboard_core::ids::{trace_id, AwsId};
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// API Gateway's URL length quota (spec §9).
@@ -168,11 +169,11 @@ pub async fn handle(
 
     // Reachable from now on: a push made right after `$connect` succeeded is queued, not lost.
     let limits = runtime.server.limits.clone();
-    let (tx, rx) = mpsc::channel(limits.outbound_queue_depth.max(1));
+    let outbound = Arc::new(OutboundQueue::new(limits.outbound_queue_depth));
     let shared = Arc::new(ConnectionShared::new(info));
     state.directory.register(ConnectionHandle {
         shared: Arc::clone(&shared),
-        outbound: tx.clone(),
+        outbound: Arc::clone(&outbound),
     });
     let labels = StageLabels {
         api: api.id.clone(),
@@ -186,8 +187,7 @@ pub async fn handle(
         state: Arc::clone(&state),
         shared,
         stage: Arc::clone(stage),
-        outbound_tx: tx,
-        outbound_rx: rx,
+        outbound,
         max_inflight: limits.max_inflight_per_connection.max(1),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);

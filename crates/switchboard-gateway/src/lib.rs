@@ -14,6 +14,7 @@ pub mod integrations;
 pub mod listener;
 pub mod management;
 pub mod metrics;
+pub mod outbound;
 pub mod runtime;
 pub mod server;
 pub mod tls;
