@@ -103,16 +103,66 @@ pub struct IntegrationResponse {
 impl IntegrationResponse {
     /// The response template for this reply; `None` means pass the body through.
     pub fn template(&self, status: u16) -> Option<&Template> {
+        self.template_for(&ResponseFacts {
+            status,
+            ..ResponseFacts::default()
+        })
+    }
+
+    /// The response template for this reply, with the backend's headers and the client's
+    /// message available to the response's `templateSelectionExpression` (spec §2.4).
+    pub fn template_for(&self, facts: &ResponseFacts<'_>) -> Option<&Template> {
         let key = match &self.selection {
             None => DEFAULT_KEY.to_owned(),
             Some(sel) => sel.evaluate(|var| match var {
-                Variable::IntegrationStatusCode => Some(status.to_string().into()),
+                Variable::IntegrationStatusCode => Some(facts.status.to_string().into()),
+                Variable::IntegrationHeader(name) => facts.header(name).map(Into::into),
+                Variable::IntegrationMultiValueHeader(name) => {
+                    let values: Vec<&str> = facts
+                        .headers
+                        .iter()
+                        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.as_str())
+                        .collect();
+                    (!values.is_empty()).then(|| values.join(",").into())
+                }
+                Variable::IntegrationBody(path) => {
+                    crate::selection::body_value(facts.response_body, path)
+                        .map(|v| v.into_owned().into())
+                }
+                Variable::RequestBody(path) => {
+                    crate::selection::body_value(facts.request_body, path)
+                        .map(|v| v.into_owned().into())
+                }
                 _ => None,
             }),
         };
         self.templates
             .get(&key)
             .or_else(|| self.templates.get(DEFAULT_KEY))
+    }
+}
+
+/// What a response's `templateSelectionExpression` can refer to.
+#[derive(Debug, Default)]
+pub struct ResponseFacts<'a> {
+    /// The backend's status code (`integration.response.statuscode`).
+    pub status: u16,
+    /// The backend's headers (`integration.response.header.NAME`), in arrival order.
+    pub headers: &'a [(String, String)],
+    /// The backend's body (`integration.response.body.PATH`).
+    pub response_body: &'a str,
+    /// The client's message (`request.body.PATH`).
+    pub request_body: &'a str,
+}
+
+impl ResponseFacts<'_> {
+    /// The first value of a header, by case-insensitive name.
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     }
 }
 

@@ -36,6 +36,9 @@ pub enum IntegrationError {
     /// The Lambda function (or Lambda-style URL) failed.
     #[error("function error: {0}")]
     FunctionError(String),
+    /// No integration response matches the backend's status and none is `$default` (spec §5).
+    #[error("no integration response matches status {0} and there is no $default")]
+    NoIntegrationResponse(u16),
     /// Too many calls are in flight for this integration.
     #[error("integration is at its concurrency limit")]
     Saturated,
@@ -46,7 +49,9 @@ impl IntegrationError {
     pub fn fault(&self) -> Fault {
         match self {
             IntegrationError::Template(_) | IntegrationError::Unmapped => Fault::Internal,
-            IntegrationError::Saturated => Fault::Internal,
+            IntegrationError::Saturated | IntegrationError::NoIntegrationResponse(_) => {
+                Fault::Internal
+            }
             _ => Fault::Backend,
         }
     }

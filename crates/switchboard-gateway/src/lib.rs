@@ -16,5 +16,6 @@ pub mod metrics;
 pub mod runtime;
 pub mod server;
 pub mod tls;
+pub mod validation;
 
 pub use server::{Gateway, GatewayHandle};
