@@ -162,9 +162,9 @@ routeResponseSelectionExpression = "$default"
 """
 
 
-def start_gateway(tmp_path, moto, secret):
+def start_gateway(tmp_path, moto, secret, config_text=None):
     config = tmp_path / "switchboard.toml"
-    config.write_text(CONFIG.format(endpoint=moto["endpoint"], table=TABLE))
+    config.write_text(config_text or CONFIG.format(endpoint=moto["endpoint"], table=TABLE))
     env = dict(
         os.environ,
         AWS_ACCESS_KEY_ID=moto["access_key_id"],
@@ -240,3 +240,38 @@ def test_moto_checks_the_signature(tmp_path, moto):
         proc.wait(timeout=10)
     assert reply["error"] == "Forbidden"
     assert "signature" in reply["body"].lower()
+
+
+def test_the_dynamodb_chat_example_stores_and_reads_back_messages(tmp_path, moto):
+    """examples/dynamodb-chat: sendmessage stores with PutItem, history reads with Query."""
+    example = REPO / "examples" / "dynamodb-chat"
+    sys.path.insert(0, str(example))
+    try:
+        import create_table  # noqa: PLC0415 (the example's own helper)
+    finally:
+        sys.path.pop(0)
+    create_table.create_table(
+        moto["endpoint"],
+        aws_access_key_id=moto["access_key_id"],
+        aws_secret_access_key=moto["secret_access_key"],
+    )
+    config = (example / "switchboard.toml").read_text()
+    assert "http://127.0.0.1:8000" in config
+    config = config.replace("http://127.0.0.1:8000", moto["endpoint"])
+    proc, url = start_gateway(tmp_path, moto, moto["secret_access_key"], config)
+    try:
+        with websockets_sync.connect(url, open_timeout=10) as ws:
+            for text in ["hello", 'it\'s "quoted"']:
+                ws.send(json.dumps({"action": "sendmessage", "room": "lobby", "text": text}))
+                assert json.loads(ws.recv(timeout=15))["stored"] is True
+            ws.send(json.dumps({"action": "sendmessage", "room": "other", "text": "elsewhere"}))
+            ws.recv(timeout=15)
+            ws.send(json.dumps({"action": "sendmessage", "room": "lobby", "text": 5}))
+            assert json.loads(ws.recv(timeout=15))["error"] == "Bad request"
+            ws.send(json.dumps({"action": "history", "room": "lobby"}))
+            history = json.loads(ws.recv(timeout=15))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert [m["text"] for m in history["messages"]] == ["hello", 'it\'s "quoted"']
+    assert all(m["room"] == "lobby" and m["from"] and m["time"] > 0 for m in history["messages"])
