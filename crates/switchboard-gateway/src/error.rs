@@ -21,6 +21,9 @@ pub enum IntegrationError {
     /// A mapping template failed at render time.
     #[error("mapping template failed: {0}")]
     Template(#[from] TemplateError),
+    /// The message cannot be converted as the integration's `contentHandlingStrategy` asks.
+    #[error("message rejected: {0}")]
+    BadRequest(String),
     /// No request template matched and passthrough is not allowed.
     #[error("no request template matches and passthroughBehavior forbids passthrough")]
     Unmapped,
@@ -48,6 +51,7 @@ impl IntegrationError {
     /// Whose fault this is.
     pub fn fault(&self) -> Fault {
         match self {
+            IntegrationError::BadRequest(_) => Fault::Client,
             IntegrationError::Template(_) | IntegrationError::Unmapped => Fault::Internal,
             IntegrationError::Saturated | IntegrationError::NoIntegrationResponse(_) => {
                 Fault::Internal

@@ -416,3 +416,85 @@ async fn integration_credentials_take_precedence_over_the_environment() {
         .unwrap_or_default();
     assert!(auth.contains("Credential=AKIDINTEGRATION/"), "{auth}");
 }
+
+#[tokio::test]
+async fn content_handling_converts_the_request_and_the_response() {
+    let backend =
+        HttpBackend::start(|req| BackendReply::ok([&[0xffu8, 0x00][..], &req.body].concat())).await;
+    let integration = format!(
+        r#"
+integrationType = "HTTP"
+integrationUri = "{}/bin"
+contentHandlingStrategy = "CONVERT_TO_BINARY"
+[apis.m.integrations.it.integrationResponses."$default"]
+contentHandlingStrategy = "CONVERT_TO_TEXT"
+"#,
+        backend.url("")
+    );
+    let gw = TestGateway::start(&api(&integration, "")).await;
+    let mut ws = gw.connect("/dev").await;
+    // "aGk=" is base64 of "hi": the backend gets the bytes, and its binary reply comes back
+    // base64-encoded as text.
+    ws.send_text("aGk=").await;
+    assert_eq!(ws.recv_text().await, "/wBoaQ==");
+    assert_eq!(backend.wait_for_requests(1).await[0].body, b"hi");
+    // Not base64: the call is refused before it reaches the backend.
+    ws.send_text("not base64!").await;
+    assert!(ws
+        .recv_text()
+        .await
+        .starts_with(r#"{"message": "Internal server error""#));
+    assert_eq!(backend.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn connect_templates_see_the_upgrade_request_through_input_params() {
+    let backend = HttpBackend::start(|_| BackendReply::status(200)).await;
+    let toml = format!(
+        r#"
+[apis.m]
+routeSelectionExpression = "$request.body.action"
+[apis.m.stages.dev]
+[apis.m.integrations.auth]
+integrationType = "HTTP"
+integrationUri = "{}/connect"
+requestTemplates = {{ "$default" = '''{{"user": "$input.params('user')", "agent": "$input.params('x-client')", "event": "$context.eventType"}}''' }}
+[apis.m.integrations.auth.integrationResponses."$default"]
+[apis.m.routes."$connect"]
+target = "integrations/auth"
+"#,
+        backend.url("")
+    );
+    let gw = TestGateway::start(&toml).await;
+    let _ws = switchboard_testkit::WsClient::connect_with(
+        &gw.url("/dev?user=ann"),
+        &[("X-Client", "tests")],
+    )
+    .await
+    .expect("connects");
+    assert_eq!(
+        backend.wait_for_requests(1).await[0].body_text(),
+        r#"{"user": "ann", "agent": "tests", "event": "CONNECT"}"#
+    );
+}
+
+#[tokio::test]
+async fn a_connect_backend_status_refuses_the_upgrade() {
+    let backend = HttpBackend::start(|_| BackendReply::status(403)).await;
+    let toml = format!(
+        r#"
+[apis.m]
+routeSelectionExpression = "$request.body.action"
+[apis.m.stages.dev]
+[apis.m.integrations.auth]
+integrationType = "HTTP"
+integrationUri = "{}/connect"
+[apis.m.integrations.auth.integrationResponses."$default"]
+[apis.m.routes."$connect"]
+target = "integrations/auth"
+"#,
+        backend.url("")
+    );
+    let gw = TestGateway::start(&toml).await;
+    assert!(gw.try_connect("/dev").await.is_err());
+}

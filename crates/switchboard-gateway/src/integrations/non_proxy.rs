@@ -6,17 +6,18 @@ use super::{IntegrationReply, Invocation};
 use crate::error::{BuildError, IntegrationError};
 use bytes::Bytes;
 use http::HeaderMap;
-use switchboard_core::config::IntegrationConfig;
+use switchboard_core::config::{ContentHandlingStrategy, IntegrationConfig};
 use switchboard_core::mapping::{
-    IntegrationResponses, RequestMapping, RequestTemplates, ResponseFacts,
+    convert_content, IntegrationResponses, RequestMapping, RequestTemplates, ResponseFacts,
 };
-use switchboard_core::template::TemplateContext;
+use switchboard_core::template::{InputParams, TemplateContext};
 
 /// Compiled request templates and integration responses of one integration.
 #[derive(Debug)]
 pub struct NonProxyMapping {
     request: RequestTemplates,
     responses: IntegrationResponses,
+    content_handling: Option<ContentHandlingStrategy>,
 }
 
 impl NonProxyMapping {
@@ -35,19 +36,47 @@ impl NonProxyMapping {
             )
             .map_err(err)?,
             responses: IntegrationResponses::compile(&cfg.integration_responses).map_err(err)?,
+            content_handling: cfg.content_handling_strategy,
         })
     }
 
     /// The body to send: the selected request template rendered over the client's message,
-    /// or the message itself when passthrough applies.
+    /// or the message itself when passthrough applies (a binary frame as its bytes), then the
+    /// integration's `contentHandlingStrategy`. On `$connect`, `$input.params()` holds the
+    /// upgrade request's query string and headers.
     pub fn request_body(&self, inv: &Invocation<'_>) -> Result<Bytes, IntegrationError> {
-        match self.request.select(inv.body) {
+        let body = match self.request.select(inv.body) {
             RequestMapping::Template(t) => {
-                let tctx = TemplateContext::new(inv.body, inv.ctx, &inv.stage.variables);
-                Ok(Bytes::from(t.render(&tctx)?))
+                let params = inv.handshake.map(|h| InputParams {
+                    path: Default::default(),
+                    querystring: h.query_pairs().into_iter().collect(),
+                    header: h.headers.iter().cloned().collect(),
+                });
+                let mut tctx = TemplateContext::new(inv.body, inv.ctx, &inv.stage.variables);
+                if let Some(p) = &params {
+                    tctx = tctx.with_params(p);
+                }
+                Bytes::from(t.render(&tctx)?)
             }
-            RequestMapping::Passthrough => Ok(Bytes::copy_from_slice(inv.body.as_bytes())),
-            RequestMapping::Rejected => Err(IntegrationError::Unmapped),
+            // A binary frame arrives base64-encoded; unless CONVERT_TO_TEXT asks for that
+            // text, the backend gets the frame's bytes, as API Gateway passes binary through.
+            RequestMapping::Passthrough
+                if inv.is_base64
+                    && self.content_handling != Some(ContentHandlingStrategy::ConvertToText) =>
+            {
+                let decoded = convert_content(
+                    Some(ContentHandlingStrategy::ConvertToBinary),
+                    inv.body.as_bytes(),
+                )
+                .map_err(|e| IntegrationError::BadRequest(e.to_string()))?;
+                return Ok(Bytes::from(decoded.into_owned()));
+            }
+            RequestMapping::Passthrough => Bytes::copy_from_slice(inv.body.as_bytes()),
+            RequestMapping::Rejected => return Err(IntegrationError::Unmapped),
+        };
+        match convert_content(self.content_handling, &body) {
+            Ok(converted) => Ok(Bytes::from(converted.into_owned())),
+            Err(e) => Err(IntegrationError::BadRequest(e.to_string())),
         }
     }
 
@@ -83,6 +112,14 @@ impl NonProxyMapping {
                 Some(Bytes::from(t.render(&tctx)?))
             }
             None => (!body.is_empty()).then(|| body.clone()),
+        };
+        let body = match body {
+            Some(b) => Some(Bytes::from(
+                convert_content(response.content_handling(), &b)
+                    .map_err(|e| IntegrationError::BadReply(e.to_string()))?
+                    .into_owned(),
+            )),
+            None => None,
         };
         Ok(IntegrationReply {
             status,
