@@ -169,6 +169,14 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Parsing any URI returns a result, never panics.
+        #[test]
+        fn parsing_never_panics(uri in "(arn:aws:apigateway:)?.{0,60}") {
+            let _ = ServiceAction::parse(&uri);
+        }
+    }
+
     #[test]
     fn other_forms_are_refused() {
         for bad in [

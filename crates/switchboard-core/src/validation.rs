@@ -210,6 +210,19 @@ mod tests {
         assert!(v.validate(r#"{"n":5}"#).is_err());
     }
 
+    proptest::proptest! {
+        /// Any message is either accepted or rejected: validation never panics.
+        #[test]
+        fn validation_never_panics(body in ".{0,200}", action in "[a-z]{0,6}") {
+            let v = validator(
+                "$request.body.action",
+                &[("send", "Message"), ("$default", "Any")],
+            );
+            let _ = v.validate(&body);
+            let _ = v.validate(&format!(r#"{{"action":"{action}","text":{body:?}}}"#));
+        }
+    }
+
     #[test]
     fn bad_schemas_and_unknown_models_are_config_errors() {
         let bad = [(

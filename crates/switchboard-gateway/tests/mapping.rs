@@ -498,3 +498,15 @@ target = "integrations/auth"
     let gw = TestGateway::start(&toml).await;
     assert!(gw.try_connect("/dev").await.is_err());
 }
+
+#[test]
+fn the_dynamodb_chat_example_compiles_for_serving() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/dynamodb-chat/switchboard.toml"
+    );
+    let text = std::fs::read_to_string(path).expect("example config");
+    let config =
+        switchboard_core::config::Config::from_toml_str(&text, path).expect("example validates");
+    switchboard_gateway::runtime::Runtime::build(config, None).expect("example compiles");
+}
