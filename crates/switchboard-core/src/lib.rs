@@ -5,6 +5,7 @@
 //! templates, connection ids and the client-visible error frames.
 #![forbid(unsafe_code)]
 
+pub mod aws_action;
 pub mod config;
 pub mod context;
 pub mod event;
@@ -16,3 +17,4 @@ pub mod policy;
 pub mod selection;
 pub mod sigv4;
 pub mod template;
+pub mod validation;

@@ -1,9 +1,10 @@
 //! Non-proxy mapping (spec §2.4, §5): choosing the request template, the integration response
 //! and the response template. Rendering itself lives in [`crate::template`].
 
-use crate::config::{IntegrationResponseConfig, PassthroughBehavior};
+use crate::config::{ContentHandlingStrategy, IntegrationResponseConfig, PassthroughBehavior};
 use crate::selection::{SelectionError, SelectionExpression, Variable};
 use crate::template::{Template, TemplateError};
+use base64::Engine as _;
 use regex::Regex;
 use std::collections::BTreeMap;
 
@@ -98,21 +99,77 @@ impl RequestTemplates {
 pub struct IntegrationResponse {
     templates: BTreeMap<String, Template>,
     selection: Option<SelectionExpression>,
+    content_handling: Option<ContentHandlingStrategy>,
 }
 
 impl IntegrationResponse {
+    /// `contentHandlingStrategy` of this response (spec §5).
+    pub fn content_handling(&self) -> Option<ContentHandlingStrategy> {
+        self.content_handling
+    }
+
     /// The response template for this reply; `None` means pass the body through.
     pub fn template(&self, status: u16) -> Option<&Template> {
+        self.template_for(&ResponseFacts {
+            status,
+            ..ResponseFacts::default()
+        })
+    }
+
+    /// The response template for this reply, with the backend's headers and the client's
+    /// message available to the response's `templateSelectionExpression` (spec §2.4).
+    pub fn template_for(&self, facts: &ResponseFacts<'_>) -> Option<&Template> {
         let key = match &self.selection {
             None => DEFAULT_KEY.to_owned(),
             Some(sel) => sel.evaluate(|var| match var {
-                Variable::IntegrationStatusCode => Some(status.to_string().into()),
+                Variable::IntegrationStatusCode => Some(facts.status.to_string().into()),
+                Variable::IntegrationHeader(name) => facts.header(name).map(Into::into),
+                Variable::IntegrationMultiValueHeader(name) => {
+                    let values: Vec<&str> = facts
+                        .headers
+                        .iter()
+                        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.as_str())
+                        .collect();
+                    (!values.is_empty()).then(|| values.join(",").into())
+                }
+                Variable::IntegrationBody(path) => {
+                    crate::selection::body_value(facts.response_body, path)
+                        .map(|v| v.into_owned().into())
+                }
+                Variable::RequestBody(path) => {
+                    crate::selection::body_value(facts.request_body, path)
+                        .map(|v| v.into_owned().into())
+                }
                 _ => None,
             }),
         };
         self.templates
             .get(&key)
             .or_else(|| self.templates.get(DEFAULT_KEY))
+    }
+}
+
+/// What a response's `templateSelectionExpression` can refer to.
+#[derive(Debug, Default)]
+pub struct ResponseFacts<'a> {
+    /// The backend's status code (`integration.response.statuscode`).
+    pub status: u16,
+    /// The backend's headers (`integration.response.header.NAME`), in arrival order.
+    pub headers: &'a [(String, String)],
+    /// The backend's body (`integration.response.body.PATH`).
+    pub response_body: &'a str,
+    /// The client's message (`request.body.PATH`).
+    pub request_body: &'a str,
+}
+
+impl ResponseFacts<'_> {
+    /// The first value of a header, by case-insensitive name.
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -137,6 +194,7 @@ impl IntegrationResponses {
                     .as_deref()
                     .map(SelectionExpression::parse)
                     .transpose()?,
+                content_handling: cfg.content_handling_strategy,
             };
             if key == DEFAULT_KEY {
                 out.default = Some(response);
@@ -172,6 +230,39 @@ impl IntegrationResponses {
             .find(|(re, _)| re.is_match(selector))
             .map(|(_, r)| r)
             .or(self.default.as_ref())
+    }
+}
+
+/// A body that `CONVERT_TO_BINARY` cannot decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("CONVERT_TO_BINARY: the payload is not base64: {0}")]
+pub struct NotBase64(String);
+
+/// Applies a `contentHandlingStrategy` to a payload (spec §5): `CONVERT_TO_BINARY` base64-decodes
+/// it; `CONVERT_TO_TEXT` base64-encodes it when it is binary (not UTF-8), and leaves text as it
+/// is; no strategy passes it through.
+pub fn convert_content(
+    strategy: Option<ContentHandlingStrategy>,
+    payload: &[u8],
+) -> Result<std::borrow::Cow<'_, [u8]>, NotBase64> {
+    use std::borrow::Cow;
+    match strategy {
+        None => Ok(Cow::Borrowed(payload)),
+        Some(ContentHandlingStrategy::ConvertToBinary) => {
+            let text = std::str::from_utf8(payload).map_err(|e| NotBase64(e.to_string()))?;
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map(Cow::Owned)
+                .map_err(|e| NotBase64(e.to_string()))
+        }
+        Some(ContentHandlingStrategy::ConvertToText) => match std::str::from_utf8(payload) {
+            Ok(_) => Ok(Cow::Borrowed(payload)),
+            Err(_) => Ok(Cow::Owned(
+                base64::engine::general_purpose::STANDARD
+                    .encode(payload)
+                    .into_bytes(),
+            )),
+        },
     }
 }
 
@@ -227,6 +318,61 @@ mod tests {
         assert!(only_regex.select("404").is_some());
         assert!(only_regex.select("1404").is_none(), "anchored");
         assert!(only_regex.select("200").is_none());
+    }
+
+    #[test]
+    fn content_handling_converts_both_ways() {
+        use ContentHandlingStrategy::*;
+        assert_eq!(convert_content(None, b"aGk=").unwrap().as_ref(), b"aGk=");
+        assert_eq!(
+            convert_content(Some(ConvertToBinary), b"aGk=")
+                .unwrap()
+                .as_ref(),
+            b"hi"
+        );
+        assert!(convert_content(Some(ConvertToBinary), b"not base64!").is_err());
+        assert_eq!(
+            convert_content(Some(ConvertToText), &[0xff, 0x00])
+                .unwrap()
+                .as_ref(),
+            b"/wA="
+        );
+        assert_eq!(
+            convert_content(Some(ConvertToText), b"text")
+                .unwrap()
+                .as_ref(),
+            b"text"
+        );
+    }
+
+    #[test]
+    fn response_template_selection_reads_headers_and_bodies() {
+        let mut cfg = IntegrationResponseConfig {
+            template_selection_expression: Some(
+                "${integration.response.header.x-kind}-${request.body.v}".into(),
+            ),
+            ..Default::default()
+        };
+        for key in ["a-1", "$default"] {
+            cfg.response_templates.insert(key.into(), key.into());
+        }
+        let map = [(DEFAULT_KEY.to_owned(), cfg)].into();
+        let responses = IntegrationResponses::compile(&map).expect("compiles");
+        let response = responses.select("200").expect("default");
+        let headers = [("X-Kind".to_owned(), "a".to_owned())];
+        let facts = |body| ResponseFacts {
+            status: 200,
+            headers: &headers,
+            response_body: "{}",
+            request_body: body,
+        };
+        let chosen = |body| {
+            response
+                .template_for(&facts(body))
+                .map(|t| t.source().to_owned())
+        };
+        assert_eq!(chosen(r#"{"v":1}"#).as_deref(), Some("a-1"));
+        assert_eq!(chosen(r#"{"v":2}"#).as_deref(), Some("$default"));
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub async fn message(
         let frame = frames::forbidden(info.connection_id.as_str(), AwsId::random().as_str());
         return Some(Outbound::Text(frame.into()));
     };
+    if let Some(frame) = crate::validation::reject(route, info, body.as_str()) {
+        return Some(Outbound::Text(frame.into()));
+    }
     let stage = api.stages.get(&info.stage).unwrap_or(&task.stage);
     if route.integration.is_inline() {
         let ctx = RequestContext::new(info, EventType::Message, &route.key);

@@ -21,6 +21,9 @@ pub enum IntegrationError {
     /// A mapping template failed at render time.
     #[error("mapping template failed: {0}")]
     Template(#[from] TemplateError),
+    /// The message cannot be converted as the integration's `contentHandlingStrategy` asks.
+    #[error("message rejected: {0}")]
+    BadRequest(String),
     /// No request template matched and passthrough is not allowed.
     #[error("no request template matches and passthroughBehavior forbids passthrough")]
     Unmapped,
@@ -36,6 +39,9 @@ pub enum IntegrationError {
     /// The Lambda function (or Lambda-style URL) failed.
     #[error("function error: {0}")]
     FunctionError(String),
+    /// No integration response matches the backend's status and none is `$default` (spec §5).
+    #[error("no integration response matches status {0} and there is no $default")]
+    NoIntegrationResponse(u16),
     /// Too many calls are in flight for this integration.
     #[error("integration is at its concurrency limit")]
     Saturated,
@@ -45,8 +51,11 @@ impl IntegrationError {
     /// Whose fault this is.
     pub fn fault(&self) -> Fault {
         match self {
+            IntegrationError::BadRequest(_) => Fault::Client,
             IntegrationError::Template(_) | IntegrationError::Unmapped => Fault::Internal,
-            IntegrationError::Saturated => Fault::Internal,
+            IntegrationError::Saturated | IntegrationError::NoIntegrationResponse(_) => {
+                Fault::Internal
+            }
             _ => Fault::Backend,
         }
     }

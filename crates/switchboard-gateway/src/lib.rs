@@ -18,5 +18,6 @@ pub mod outbound;
 pub mod runtime;
 pub mod server;
 pub mod tls;
+pub mod validation;
 
 pub use server::{Gateway, GatewayHandle};

@@ -12,6 +12,7 @@ use switchboard_core::config::{
 };
 use switchboard_core::mapping::DEFAULT_KEY;
 use switchboard_core::selection::SelectionExpression;
+use switchboard_core::validation::{Models, RequestValidator};
 
 /// Everything the data plane serves.
 #[derive(Debug)]
@@ -61,6 +62,8 @@ pub struct Route {
     pub integration: Arc<Integration>,
     /// Two-way: the integration's reply goes back to the client (spec §5).
     pub two_way: bool,
+    /// Request validation, when the route has a `modelSelectionExpression` (spec §4.7).
+    pub validator: Option<RequestValidator>,
 }
 
 impl Runtime {
@@ -127,9 +130,10 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
             }
         })?;
     let authorizers = build_authorizers(&path, api, env)?;
-    if !api.models.is_empty() {
-        return Err(unsupported(&format!("{path}.models"), "request models"));
-    }
+    let models = Models::compile(&api.models).map_err(|(name, e)| BuildError::Invalid {
+        path: format!("{path}.models.{name}.schema"),
+        message: e.to_string(),
+    })?;
     let mut integrations = HashMap::new();
     for (iid, cfg) in &api.integrations {
         let ipath = format!("{path}.integrations.{iid}");
@@ -141,9 +145,15 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
     let mut routes = HashMap::new();
     for (key, route) in &api.routes {
         let rpath = format!("{path}.routes.{key}");
-        if route.model_selection_expression.is_some() || !route.request_models.is_empty() {
-            return Err(unsupported(&rpath, "request validation"));
-        }
+        let validator = RequestValidator::compile(
+            route.model_selection_expression.as_deref(),
+            &route.request_models,
+            &models,
+        )
+        .map_err(|e| BuildError::Invalid {
+            path: rpath.clone(),
+            message: e.to_string(),
+        })?;
         let target = route.target.as_deref().unwrap_or_default();
         let integration = target
             .strip_prefix("integrations/")
@@ -158,6 +168,7 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
                 key: key.clone(),
                 integration: Arc::clone(integration),
                 two_way: route.route_response_selection_expression.as_deref() == Some(DEFAULT_KEY),
+                validator,
             }),
         );
     }
@@ -187,12 +198,5 @@ fn build_stage(name: &str, stage: &StageConfig) -> Stage {
         name: name.to_owned(),
         variables: stage.stage_variables.clone(),
         limits: stage.limits.clone(),
-    }
-}
-
-fn unsupported(path: &str, what: &str) -> BuildError {
-    BuildError::Unsupported {
-        path: path.to_owned(),
-        what: what.to_owned(),
     }
 }

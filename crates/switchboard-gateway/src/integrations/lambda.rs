@@ -3,6 +3,7 @@
 //! `{statusCode, headers, body}` reply read back.
 
 use super::client::BackendClient;
+use super::signing::{signed_post, SigningScope};
 use super::{IntegrationReply, Invocation, UriTemplate};
 use crate::error::{BuildError, IntegrationError};
 use base64::Engine as _;
@@ -14,7 +15,6 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use switchboard_core::config::AwsCredentials;
 use switchboard_core::event::{write_lambda_event, EventInput};
-use switchboard_core::sigv4::{self, CanonicalInput, Credential};
 
 /// A compiled `AWS_PROXY` integration. The URI may hold stage variables, so whether it names a
 /// Lambda function (Invoke API) or a plain URL (extension) is decided per call, after they are
@@ -205,46 +205,19 @@ fn invoke_request(
     } else {
         format!("{base}{path}?{query}")
     };
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| IntegrationError::Unreachable(format!("bad Lambda endpoint {url}: {e}")))?;
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .ok_or_else(|| IntegrationError::Unreachable(format!("no host in {url}")))?;
-    let payload_hash = sigv4::sha256_hex(&event);
-    let headers = [
-        ("host", host.as_str()),
-        ("content-type", "application/json"),
-        ("x-amz-invocation-type", "RequestResponse"),
-    ];
-    let signed = sigv4::sign(
-        &CanonicalInput {
-            method: "POST",
-            raw_path: &path,
-            raw_query: &query,
-            headers: &headers,
-            payload_hash: &payload_hash,
-        },
-        &Credential {
-            access_key_id: &credentials.access_key_id,
-            secret_access_key: &credentials.secret_access_key,
+    signed_post(
+        &url,
+        &[
+            ("content-type", "application/json"),
+            ("x-amz-invocation-type", "RequestResponse"),
+        ],
+        Bytes::from(event),
+        &SigningScope {
+            credentials,
             region: &function.region,
             service: "lambda",
         },
-        credentials.session_token.as_deref(),
-        time::OffsetDateTime::now_utc(),
-    );
-    let mut request = Request::post(uri);
-    for (name, value) in headers.iter().skip(1) {
-        request = request.header(*name, *value);
-    }
-    for (name, value) in &signed {
-        request = request.header(*name, value.as_str());
-    }
-    request
-        .body(Full::new(Bytes::from(event)))
-        .map_err(|e| IntegrationError::Unreachable(e.to_string()))
+    )
 }
 
 /// The proxy reply a handler returns.

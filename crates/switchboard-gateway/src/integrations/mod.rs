@@ -1,14 +1,21 @@
 //! Backend integrations (spec §4): what a route invokes, and the reply it hands back.
 
+mod aws;
 mod client;
+mod http;
 mod http_proxy;
+mod http_request;
 mod lambda;
 mod mock;
+mod non_proxy;
+mod signing;
 
 use crate::error::{BuildError, IntegrationError};
 use crate::runtime::Stage;
+pub use aws::AwsIntegration;
 use bytes::Bytes;
 pub use client::BackendClient;
+pub use http::HttpIntegration;
 pub use http_proxy::HttpProxy;
 pub use lambda::{FunctionArn, LambdaProxy};
 pub use mock::MockIntegration;
@@ -28,6 +35,10 @@ pub enum Integration {
     HttpProxy(HttpProxy),
     /// A Lambda function (or a Lambda-style URL), proxied (spec §4.2).
     Lambda(LambdaProxy),
+    /// An HTTP endpoint through mapping templates (spec §4.3, §5).
+    Http(HttpIntegration),
+    /// An AWS service action through mapping templates (spec §4.4).
+    Aws(AwsIntegration),
 }
 
 /// What an integration is asked to handle.
@@ -116,10 +127,17 @@ impl Integration {
                 env.credentials.clone(),
                 client()?,
             )?)),
-            other => Err(BuildError::Unsupported {
-                path: format!("{path}.integrationType"),
-                what: format!("{other:?}"),
-            }),
+            IntegrationType::Http => Ok(Integration::Http(HttpIntegration::build(
+                path,
+                cfg,
+                client()?,
+            )?)),
+            IntegrationType::Aws => Ok(Integration::Aws(AwsIntegration::build(
+                path,
+                cfg,
+                env,
+                client()?,
+            )?)),
         }
     }
 
@@ -134,6 +152,8 @@ impl Integration {
             Integration::Mock(mock) => mock.invoke(inv),
             Integration::HttpProxy(http) => http.invoke(inv).await,
             Integration::Lambda(lambda) => lambda.invoke(inv).await,
+            Integration::Http(http) => http.invoke(inv).await,
+            Integration::Aws(aws) => aws.invoke(inv).await,
         }
     }
 }
@@ -155,6 +175,11 @@ impl UriTemplate {
             ));
         }
         Ok(Self(expr))
+    }
+
+    /// The URI when it has no stage variables.
+    pub fn static_value(&self) -> Option<&str> {
+        self.0.static_value()
     }
 
     /// The URI with stage variables filled in (missing ones are empty).

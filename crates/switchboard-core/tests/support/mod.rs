@@ -1,0 +1,1 @@
+pub mod vtl_case;
