@@ -3,6 +3,7 @@
 //! the management API talk to.
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod connection;
 pub mod directory;
 pub mod dispatch;
@@ -13,8 +14,10 @@ pub mod integrations;
 pub mod listener;
 pub mod management;
 pub mod metrics;
+pub mod ops;
 pub mod runtime;
 pub mod server;
+pub mod throttle;
 pub mod tls;
 
 pub use server::{Gateway, GatewayHandle};

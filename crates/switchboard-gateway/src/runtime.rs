@@ -45,6 +45,8 @@ pub struct Stage {
     pub variables: BTreeMap<String, String>,
     /// Connection limits.
     pub limits: StageLimits,
+    /// Throttles, access log and metric handles (filled in by [`crate::ops::attach`]).
+    pub ops: crate::ops::StageOps,
 }
 
 /// One route.
@@ -184,6 +186,7 @@ fn build_stage(name: &str, stage: &StageConfig) -> Stage {
         name: name.to_owned(),
         variables: stage.stage_variables.clone(),
         limits: stage.limits.clone(),
+        ops: Default::default(),
     }
 }
 
