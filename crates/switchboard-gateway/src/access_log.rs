@@ -110,3 +110,58 @@ async fn open(destination: &str) -> Option<Box<dyn AsyncWrite + Send + Unpin>> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let dropped = Counter::default();
+        let sink = AccessLogSink {
+            tx: Some(tx),
+            dropped: dropped.clone(),
+        };
+        let destination: Destination = Arc::from("stdout");
+        for n in 0..5 {
+            sink.write(&destination, format!("line {n}"));
+        }
+        assert_eq!(dropped.get(), 3);
+        assert_eq!(
+            rx.try_recv().map(|(_, l)| l).ok().as_deref(),
+            Some("line 0")
+        );
+        assert_eq!(
+            rx.try_recv().map(|(_, l)| l).ok().as_deref(),
+            Some("line 1")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_writer_appends_lines_to_a_file() {
+        let path = std::env::temp_dir().join(format!(
+            "switchboard-writer-{}-{:?}.log",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let dropped = Counter::default();
+        let sink = AccessLogSink::spawn(dropped.clone());
+        let destination: Destination = Arc::from(path.to_string_lossy().as_ref());
+        sink.write(&destination, "first".to_owned());
+        sink.write(&destination, "second".to_owned());
+        drop(sink);
+        let mut text = String::new();
+        for _ in 0..2000 {
+            text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.lines().count() == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(text, "first\nsecond\n");
+        assert_eq!(dropped.get(), 0);
+        let _ = std::fs::remove_file(&path);
+    }
+}
