@@ -15,6 +15,15 @@ pub const QUEUE_DEPTH: usize = 8192;
 /// Where a stage's lines go: `stdout` or a file path (appended to).
 pub type Destination = Arc<str>;
 
+/// What the writer task receives.
+#[derive(Debug)]
+enum Item {
+    /// One line for one destination.
+    Line(Destination, String),
+    /// Flush everything queued before this, then answer.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// A stage's compiled `accessLogSettings`.
 #[derive(Debug, Clone)]
 pub struct StageAccessLog {
@@ -27,7 +36,7 @@ pub struct StageAccessLog {
 /// The sending side, shared by every stage.
 #[derive(Debug, Clone)]
 pub struct AccessLogSink {
-    tx: Option<mpsc::Sender<(Destination, String)>>,
+    tx: Option<mpsc::Sender<Item>>,
     dropped: Counter,
 }
 
@@ -53,19 +62,43 @@ impl AccessLogSink {
     /// Queues one line without waiting; a full queue drops it and counts the drop.
     pub fn write(&self, destination: &Destination, line: String) {
         let Some(tx) = &self.tx else { return };
-        if tx.try_send((Arc::clone(destination), line)).is_err() {
+        if tx
+            .try_send(Item::Line(Arc::clone(destination), line))
+            .is_err()
+        {
             self.dropped.inc();
         }
     }
 }
 
+impl AccessLogSink {
+    /// Waits until every line queued so far is written and flushed (used on shutdown, so the
+    /// last `$disconnect` lines are not lost when the process exits).
+    pub async fn flush(&self) {
+        let Some(tx) = &self.tx else { return };
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if tx.send(Item::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
 /// Writes lines until every sender is gone; flushes whenever the queue runs dry.
-async fn writer(mut rx: mpsc::Receiver<(Destination, String)>, dropped: Counter) {
+async fn writer(mut rx: mpsc::Receiver<Item>, dropped: Counter) {
     let mut outputs: HashMap<Destination, Option<Box<dyn AsyncWrite + Send + Unpin>>> =
         HashMap::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
-        while let Some((destination, mut line)) = next.take() {
+        let mut flushed = Vec::new();
+        while let Some(item) = next.take() {
+            let (destination, mut line) = match item {
+                Item::Line(destination, line) => (destination, line),
+                Item::Flush(done) => {
+                    flushed.push(done);
+                    next = rx.try_recv().ok();
+                    continue;
+                }
+            };
             let output = match outputs.get_mut(&destination) {
                 Some(output) => output,
                 None => {
@@ -89,6 +122,9 @@ async fn writer(mut rx: mpsc::Receiver<(Destination, String)>, dropped: Counter)
         }
         for out in outputs.values_mut().flatten() {
             let _ = out.flush().await;
+        }
+        for done in flushed {
+            let _ = done.send(());
         }
     }
 }
@@ -128,14 +164,12 @@ mod tests {
             sink.write(&destination, format!("line {n}"));
         }
         assert_eq!(dropped.get(), 3);
-        assert_eq!(
-            rx.try_recv().map(|(_, l)| l).ok().as_deref(),
-            Some("line 0")
-        );
-        assert_eq!(
-            rx.try_recv().map(|(_, l)| l).ok().as_deref(),
-            Some("line 1")
-        );
+        for expected in ["line 0", "line 1"] {
+            match rx.try_recv() {
+                Ok(Item::Line(_, line)) => assert_eq!(line, expected),
+                other => panic!("expected {expected}, got {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]
@@ -151,15 +185,8 @@ mod tests {
         let destination: Destination = Arc::from(path.to_string_lossy().as_ref());
         sink.write(&destination, "first".to_owned());
         sink.write(&destination, "second".to_owned());
-        drop(sink);
-        let mut text = String::new();
-        for _ in 0..2000 {
-            text = std::fs::read_to_string(&path).unwrap_or_default();
-            if text.lines().count() == 2 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        sink.flush().await;
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
         assert_eq!(text, "first\nsecond\n");
         assert_eq!(dropped.get(), 0);
         let _ = std::fs::remove_file(&path);

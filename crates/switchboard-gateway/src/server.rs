@@ -186,9 +186,13 @@ impl GatewayHandle {
             .directory
             .close_where(&|_| true, CloseCause::GoingAway);
         self.state.tasks.close();
-        tokio::time::timeout(drain, self.state.tasks.wait())
+        let drained = tokio::time::timeout(drain, self.state.tasks.wait())
             .await
-            .is_ok()
+            .is_ok();
+        // The last `$disconnect` lines reach the access log before the process exits.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), self.state.ops.access_log.flush()).await;
+        drained
     }
 }
 

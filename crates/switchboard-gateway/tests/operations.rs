@@ -678,3 +678,21 @@ routeSettings = { other = { throttlingBurstLimit = 3 } }"#,
     );
     let _ = std::fs::remove_file(&path);
 }
+
+#[tokio::test]
+async fn shutdown_returns_only_after_the_last_access_log_lines_are_written() {
+    let path = temp_log("shutdown");
+    let stage = log_stage(&path, "$context.eventType $context.requestId", "");
+    let gw = TestGateway::start(&api(&stage, true)).await;
+    let mut ws = gw.connect("/t/dev").await;
+    assert_eq!(ask(&mut ws, "echo").await, msg("echo"));
+    assert!(gw.handle.shutdown(Duration::from_secs(5)).await);
+    // No waiting here: shutdown flushed the writer.
+    let text = std::fs::read_to_string(&path).expect("log file");
+    let events: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or_default())
+        .collect();
+    assert_eq!(events, ["CONNECT", "MESSAGE", "DISCONNECT"]);
+    let _ = std::fs::remove_file(&path);
+}
