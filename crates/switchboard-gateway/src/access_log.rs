@@ -11,6 +11,9 @@ use tokio::sync::mpsc;
 
 /// Lines buffered between the connection tasks and the writer.
 pub const QUEUE_DEPTH: usize = 8192;
+/// Write buffer per destination: large, so a file write (a blocking-pool round trip in tokio)
+/// carries hundreds of lines.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Where a stage's lines go: `stdout` or a file path (appended to).
 pub type Destination = Arc<str>;
@@ -131,7 +134,10 @@ async fn writer(mut rx: mpsc::Receiver<Item>, dropped: Counter) {
 
 async fn open(destination: &str) -> Option<Box<dyn AsyncWrite + Send + Unpin>> {
     if destination == "stdout" {
-        return Some(Box::new(BufWriter::new(tokio::io::stdout())));
+        return Some(Box::new(BufWriter::with_capacity(
+            WRITE_BUFFER,
+            tokio::io::stdout(),
+        )));
     }
     match tokio::fs::OpenOptions::new()
         .create(true)
@@ -139,7 +145,7 @@ async fn open(destination: &str) -> Option<Box<dyn AsyncWrite + Send + Unpin>> {
         .open(destination)
         .await
     {
-        Ok(file) => Some(Box::new(BufWriter::new(file))),
+        Ok(file) => Some(Box::new(BufWriter::with_capacity(WRITE_BUFFER, file))),
         Err(e) => {
             tracing::error!(destination, error = %e, "cannot open the access log; its lines are dropped");
             None
