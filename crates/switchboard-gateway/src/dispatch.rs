@@ -133,10 +133,11 @@ pub async fn disconnect(
     let Some(api) = runtime.apis.get(&shared.info.api_id) else {
         return;
     };
+    let stage = api.stages.get(&shared.info.stage).unwrap_or(stage);
     let Some(route) = api.routes.get("$disconnect") else {
+        stage.ops.disconnected_without_route(&shared.info, &status);
         return;
     };
-    let stage = api.stages.get(&shared.info.stage).unwrap_or(stage);
     let mut ctx = RequestContext::new(&shared.info, EventType::Disconnect, &route.key);
     ctx.disconnect = Some(&status);
     let inv = Invocation {

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use switchboard_core::access_log_format::{AccessLogFormat, AccessOutcome};
 use switchboard_core::config::{Config, StageConfig};
-use switchboard_core::context::{ConnectionInfo, EventType, RequestContext};
+use switchboard_core::context::{ConnectionInfo, DisconnectStatus, EventType, RequestContext};
 use switchboard_core::frames;
 use tokio::time::Instant;
 
@@ -299,6 +299,19 @@ impl StageOps {
     /// An upgrade accepted without a `$connect` route (spec §3.1): logged with status 200.
     pub fn accepted_without_route(&self, info: &ConnectionInfo) {
         let ctx = RequestContext::new(info, EventType::Connect, "$connect");
+        self.log(
+            &ctx,
+            &AccessOutcome {
+                status: 200,
+                ..AccessOutcome::default()
+            },
+        );
+    }
+
+    /// A connection ended and there is no `$disconnect` route: logged with status 200.
+    pub fn disconnected_without_route(&self, info: &ConnectionInfo, status: &DisconnectStatus) {
+        let mut ctx = RequestContext::new(info, EventType::Disconnect, "$disconnect");
+        ctx.disconnect = Some(status);
         self.log(
             &ctx,
             &AccessOutcome {

@@ -696,3 +696,45 @@ async fn shutdown_returns_only_after_the_last_access_log_lines_are_written() {
     assert_eq!(events, ["CONNECT", "MESSAGE", "DISCONNECT"]);
     let _ = std::fs::remove_file(&path);
 }
+
+#[tokio::test]
+async fn without_connect_and_disconnect_routes_both_events_are_still_logged() {
+    let path = temp_log("routeless");
+    let toml = format!(
+        r#"
+[apis.t]
+routeSelectionExpression = "$request.body.action"
+[apis.t.stages.dev]
+{}
+[apis.t.integrations.echo]
+integrationType = "MOCK"
+requestTemplates = {{ "$default" = '{{"statusCode": 200}}' }}
+integrationResponses = {{ "$default" = {{ responseTemplates = {{ "$default" = '$input.body' }} }} }}
+[apis.t.routes."$default"]
+target = "integrations/echo"
+routeResponseSelectionExpression = "$default"
+"#,
+        log_stage(
+            &path,
+            "$context.eventType $context.routeKey $context.status $context.integrationLatency $context.requestId",
+            ""
+        )
+    );
+    let gw = TestGateway::start(&toml).await;
+    let mut ws = gw.connect("/t/dev").await;
+    assert_eq!(ask(&mut ws, "x").await, msg("x"));
+    ws.close(Some(1000), "").await;
+    let text = eventually("three lines", || async {
+        std::fs::read_to_string(&path)
+            .ok()
+            .filter(|t| t.lines().count() >= 3)
+    })
+    .await;
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(' ').collect()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0][..4], ["CONNECT", "$connect", "200", "-"]);
+    assert_eq!(lines[1][..3], ["MESSAGE", "$default", "200"]);
+    assert!(lines[1][3].parse::<u64>().is_ok(), "{text}");
+    assert_eq!(lines[2][..4], ["DISCONNECT", "$disconnect", "200", "-"]);
+    let _ = std::fs::remove_file(&path);
+}
