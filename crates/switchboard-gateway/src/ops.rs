@@ -179,6 +179,7 @@ pub fn attach(runtime: &mut Runtime, gateway: &Arc<GatewayOps>, previous: Option
         let keys: Vec<String> = keys.into_iter().map(str::to_owned).collect();
         // Freshly built: nothing else holds these Arcs yet.
         let Some(api) = Arc::get_mut(api) else {
+            unattached(api_id, "*");
             continue;
         };
         for (name, stage) in api.stages.iter_mut() {
@@ -190,11 +191,23 @@ pub fn attach(runtime: &mut Runtime, gateway: &Arc<GatewayOps>, previous: Option
                 .and_then(|a| a.stages.get(name))
                 .map(|s| &s.ops);
             let ops = StageOps::build(gateway, api_id, name, stage_config, &keys, before);
-            if let Some(stage) = Arc::get_mut(stage) {
-                stage.ops = ops;
+            match Arc::get_mut(stage) {
+                Some(stage) => stage.ops = ops,
+                None => unattached(api_id, name),
             }
         }
     }
+}
+
+/// A stage whose compiled form is already shared cannot get its throttles, access log and
+/// metrics: a bug in runtime building, loud in debug builds and in the log.
+fn unattached(api: &str, stage: &str) {
+    tracing::error!(
+        api,
+        stage,
+        "stage operations not attached: throttles, access log and metrics are off"
+    );
+    debug_assert!(false, "stage {api}/{stage} was shared before ops::attach");
 }
 
 impl StageOps {
