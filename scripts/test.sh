@@ -25,8 +25,9 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -r tests/compat/requirements.txt \
   || die "pip install -r tests/compat/requirements.txt"
 
-step "Node packages (npm ci --prefix tests/js)"
+step "Node packages (npm ci --prefix tests/js, tests/vtl)"
 npm ci --prefix tests/js --no-audit --no-fund --loglevel=error || die "npm ci --prefix tests/js"
+npm ci --prefix tests/vtl --no-audit --no-fund --loglevel=error || die "npm ci --prefix tests/vtl"
 
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 step "cargo build -p switchboard"
@@ -39,6 +40,9 @@ cargo test --workspace || die "cargo test --workspace"
 
 step "pytest tests/compat (SWITCHBOARD_BIN=$bin)"
 SWITCHBOARD_BIN="$bin" .venv/bin/pytest -q tests/compat || die "pytest tests/compat"
+
+step "mapping templates against velocityjs (node tests/vtl/compare.mjs)"
+node tests/vtl/compare.mjs || die "node tests/vtl/compare.mjs"
 
 step "node --test tests/js/"
 SWITCHBOARD_BIN="$bin" node --test tests/js/ || die "node --test tests/js/"

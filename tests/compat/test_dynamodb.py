@@ -68,7 +68,9 @@ def gateway_binary():
 @pytest.fixture(scope="module")
 def moto():
     """A moto_server with SigV4 checking, an IAM user allowed dynamodb:*, and the table."""
-    exe = shutil.which("moto_server")
+    # The venv's own moto_server first: pytest may run without the venv on PATH.
+    beside = Path(sys.executable).with_name("moto_server")
+    exe = str(beside) if beside.exists() else shutil.which("moto_server")
     if exe is None:
         pytest.fail("moto_server not found: pip install 'moto[server]'")
     port = free_port()

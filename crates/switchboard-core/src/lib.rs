@@ -5,6 +5,7 @@
 //! templates, connection ids and the client-visible error frames.
 #![forbid(unsafe_code)]
 
+pub mod access_log_format;
 pub mod aws_action;
 pub mod config;
 pub mod context;

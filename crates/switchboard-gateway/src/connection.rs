@@ -110,6 +110,7 @@ impl ConnectionTask {
                     };
                 }
                 out = self.outbound.pop() => {
+                    self.stage.ops.sent(&out);
                     if ws.send(outbound_message(out)).await.is_err() {
                         break Ending::Lost;
                     }
@@ -140,6 +141,7 @@ impl ConnectionTask {
                     idle_timer.as_mut().reset(Instant::now() + idle);
                     let Some(p) = permit.take() else { continue };
                     if let Some(reply) = dispatch::message(&self, inbound, p).await {
+                        self.stage.ops.sent(&reply);
                         if ws.send(outbound_message(reply)).await.is_err() {
                             break Ending::Lost;
                         }

@@ -12,7 +12,6 @@ use bytes::Bytes;
 use std::sync::Arc;
 use switchboard_core::context::{DisconnectStatus, EventType, RequestContext};
 use switchboard_core::frames;
-use switchboard_core::ids::AwsId;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -48,14 +47,16 @@ pub async fn message(
         ),
     };
     let key = api.route_selection.select_route(body.as_str());
+    let stage = api.stages.get(&info.stage).unwrap_or(&task.stage);
     let Some(route) = api.route_for(key.as_deref()) else {
-        let frame = frames::forbidden(info.connection_id.as_str(), AwsId::random().as_str());
-        return Some(Outbound::Text(frame.into()));
+        return Some(stage.ops.unrouted(info, body.len()));
     };
+    if let Some(frame) = stage.ops.admit_message(info, &route.key, body.len()) {
+        return Some(frame);
+    }
     if let Some(frame) = crate::validation::reject(route, info, body.as_str()) {
         return Some(Outbound::Text(frame.into()));
     }
-    let stage = api.stages.get(&info.stage).unwrap_or(&task.stage);
     if route.integration.is_inline() {
         let ctx = RequestContext::new(info, EventType::Message, &route.key);
         let inv = Invocation {
@@ -65,7 +66,10 @@ pub async fn message(
             stage,
             handshake: None,
         };
-        let result = route.integration.invoke(&inv).await;
+        let result = stage
+            .ops
+            .observe(&ctx, route.integration.invoke(&inv))
+            .await;
         drop(permit);
         return reply(route, &ctx, result);
     }
@@ -80,7 +84,10 @@ pub async fn message(
             stage: &stage,
             handshake: None,
         };
-        let result = route.integration.invoke(&inv).await;
+        let result = stage
+            .ops
+            .observe(&ctx, route.integration.invoke(&inv))
+            .await;
         drop(permit);
         if let Some(out) = reply(&route, &ctx, result) {
             // Waits for room: a reply is never dropped because the client reads slowly.
@@ -129,10 +136,11 @@ pub async fn disconnect(
     let Some(api) = runtime.apis.get(&shared.info.api_id) else {
         return;
     };
+    let stage = api.stages.get(&shared.info.stage).unwrap_or(stage);
     let Some(route) = api.routes.get("$disconnect") else {
+        stage.ops.disconnected_without_route(&shared.info, &status);
         return;
     };
-    let stage = api.stages.get(&shared.info.stage).unwrap_or(stage);
     let mut ctx = RequestContext::new(&shared.info, EventType::Disconnect, &route.key);
     ctx.disconnect = Some(&status);
     let inv = Invocation {
@@ -142,7 +150,11 @@ pub async fn disconnect(
         stage,
         handshake: None,
     };
-    if let Err(e) = route.integration.invoke(&inv).await {
+    if let Err(e) = stage
+        .ops
+        .observe(&ctx, route.integration.invoke(&inv))
+        .await
+    {
         tracing::debug!(connection_id = %shared.info.connection_id, error = %e, "$disconnect integration failed");
     }
 }

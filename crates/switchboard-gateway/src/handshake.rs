@@ -92,6 +92,10 @@ pub async fn handle(
         authorizer: None,
     };
 
+    let ip_slot = match stage.ops.admit_connect(&info) {
+        Ok(slot) => slot,
+        Err(status) => return Ok(refusal(status)),
+    };
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
     let mut subprotocol = None;
     if let Some(route) = api.routes.get("$connect") {
@@ -147,7 +151,11 @@ pub async fn handle(
             stage,
             handshake: Some(&handshake),
         };
-        match route.integration.invoke(&inv).await {
+        match stage
+            .ops
+            .observe(&ctx, route.integration.invoke(&inv))
+            .await
+        {
             Ok(reply) if (200..300).contains(&reply.status) => subprotocol = reply.subprotocol,
             Ok(reply) => {
                 tracing::debug!(status = reply.status, "$connect refused the connection");
@@ -165,6 +173,8 @@ pub async fn handle(
                 return Ok(refusal(status));
             }
         }
+    } else {
+        stage.ops.accepted_without_route(&info);
     }
 
     // Reachable from now on: a push made right after `$connect` succeeded is queued, not lost.
@@ -193,7 +203,7 @@ pub async fn handle(
     let on_upgrade = hyper::upgrade::on(&mut req);
     let slot = Arc::clone(&client.slot);
     state.tasks.spawn(async move {
-        let _slot = slot;
+        let _slot = (slot, ip_slot);
         task.run(on_upgrade).await;
     });
 

@@ -3,6 +3,7 @@
 //! the management API talk to.
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod auth;
 pub mod connection;
 pub mod directory;
@@ -14,9 +15,11 @@ pub mod integrations;
 pub mod listener;
 pub mod management;
 pub mod metrics;
+pub mod ops;
 pub mod outbound;
 pub mod runtime;
 pub mod server;
+pub mod throttle;
 pub mod tls;
 pub mod validation;
 

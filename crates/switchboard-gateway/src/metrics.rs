@@ -5,6 +5,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// Labels of per-stage series.
@@ -14,6 +15,40 @@ pub struct StageLabels {
     pub api: String,
     /// Stage name.
     pub stage: String,
+}
+
+/// Labels of per-route series. `route` is empty (Prometheus' "no label") on the stage-level
+/// series that every route without `detailedMetricsEnabled` counts into.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// apiId.
+    pub api: String,
+    /// Stage name.
+    pub stage: String,
+    /// Route key with detailed metrics; empty otherwise.
+    pub route: String,
+}
+
+/// Labels of per-direction series (messages and bytes).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabels {
+    /// apiId.
+    pub api: String,
+    /// Stage name.
+    pub stage: String,
+    /// Route key with detailed metrics (inbound only); empty otherwise.
+    pub route: String,
+    /// `in` (client to gateway) or `out` (gateway to client: replies, pushes, error frames).
+    pub direction: &'static str,
+}
+
+/// Integration latency buckets in seconds, up to the 29 s integration timeout (spec §9).
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 29.0,
+];
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
 }
 
 /// Labels of management API calls.
@@ -52,6 +87,22 @@ pub struct Metrics {
     pub management_calls: Family<ManagementLabels, Counter>,
     /// `$connect` requests refused by authorization, by status.
     pub connect_refusals: Family<RefusalLabels, Counter>,
+    /// Data messages (`MessageCount`, both directions).
+    pub messages: Family<DirectionLabels, Counter>,
+    /// Payload bytes of data messages.
+    pub bytes: Family<DirectionLabels, Counter>,
+    /// Integration call latency (`IntegrationLatency`).
+    pub integration_latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    /// The integration failed or answered 4xx/5xx (`IntegrationError`).
+    pub integration_errors: Family<RouteLabels, Counter>,
+    /// Refused before the integration: no route, throttled, refused connects (`ClientError`).
+    pub client_errors: Family<RouteLabels, Counter>,
+    /// The gateway failed to run the integration (`ExecutionError`).
+    pub execution_errors: Family<RouteLabels, Counter>,
+    /// Throttled `$connect`s and messages.
+    pub throttled: Family<RouteLabels, Counter>,
+    /// Access-log lines dropped because the writer fell behind.
+    pub access_log_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -87,6 +138,57 @@ impl Default for Metrics {
             "$connect requests refused by authorization (IAM, authorizers, API keys), by status",
             connect_refusals.clone(),
         );
+        let messages = Family::<DirectionLabels, Counter>::default();
+        let bytes = Family::<DirectionLabels, Counter>::default();
+        let integration_latency =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram as fn() -> Histogram,
+            );
+        let integration_errors = Family::<RouteLabels, Counter>::default();
+        let client_errors = Family::<RouteLabels, Counter>::default();
+        let execution_errors = Family::<RouteLabels, Counter>::default();
+        let throttled = Family::<RouteLabels, Counter>::default();
+        let access_log_dropped = Counter::default();
+        registry.register(
+            "messages",
+            "Data messages by direction (MessageCount)",
+            messages.clone(),
+        );
+        registry.register(
+            "message_bytes",
+            "Payload bytes of data messages by direction",
+            bytes.clone(),
+        );
+        registry.register(
+            "integration_latency_seconds",
+            "Integration call latency (IntegrationLatency)",
+            integration_latency.clone(),
+        );
+        registry.register(
+            "integration_errors",
+            "Integration failures and 4xx/5xx integration replies (IntegrationError)",
+            integration_errors.clone(),
+        );
+        registry.register(
+            "client_errors",
+            "Requests refused before the integration: no route, throttled, refused (ClientError)",
+            client_errors.clone(),
+        );
+        registry.register(
+            "execution_errors",
+            "Failures of the gateway itself while running an integration (ExecutionError)",
+            execution_errors.clone(),
+        );
+        registry.register(
+            "throttled",
+            "Throttled $connect requests and messages",
+            throttled.clone(),
+        );
+        registry.register(
+            "access_log_dropped",
+            "Access-log lines dropped because the writer fell behind",
+            access_log_dropped.clone(),
+        );
         Self {
             registry,
             connections_open,
@@ -94,6 +196,14 @@ impl Default for Metrics {
             pushes,
             management_calls,
             connect_refusals,
+            messages,
+            bytes,
+            integration_latency,
+            integration_errors,
+            client_errors,
+            execution_errors,
+            throttled,
+            access_log_dropped,
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct Stage {
     pub variables: BTreeMap<String, String>,
     /// Connection limits.
     pub limits: StageLimits,
+    /// Throttles, access log and metric handles (filled in by [`crate::ops::attach`]).
+    pub ops: crate::ops::StageOps,
 }
 
 /// One route.
@@ -198,5 +200,6 @@ fn build_stage(name: &str, stage: &StageConfig) -> Stage {
         name: name.to_owned(),
         variables: stage.stage_variables.clone(),
         limits: stage.limits.clone(),
+        ops: Default::default(),
     }
 }

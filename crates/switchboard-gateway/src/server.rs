@@ -29,6 +29,8 @@ pub struct GatewayState {
     pub metrics: Arc<Metrics>,
     /// Credentials for outbound AWS calls, kept for reloads.
     pub credentials: Option<AwsCredentials>,
+    /// Readiness, admission limits and the access-log writer.
+    pub ops: Arc<crate::ops::GatewayOps>,
 }
 
 /// Why a gateway could not start.
@@ -83,7 +85,10 @@ impl Gateway {
         credentials: Option<AwsCredentials>,
     ) -> Result<GatewayHandle, StartError> {
         let management = config.management.clone();
-        let runtime = Runtime::build(config, credentials.clone())?;
+        let metrics = Arc::new(Metrics::default());
+        let ops = crate::ops::GatewayOps::start(&config, Arc::clone(&metrics));
+        let mut runtime = Runtime::build(config, credentials.clone())?;
+        crate::ops::attach(&mut runtime, &ops, None);
         let server = runtime.server.clone();
         let mgmt_listener = bind(&management.listen)?;
         let mgmt_addr = mgmt_listener
@@ -111,7 +116,8 @@ impl Gateway {
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             credentials,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
+            ops,
         });
         let tls = acceptor.is_some();
         let management_loop = tokio::spawn(crate::management::accept_loop(
@@ -145,7 +151,12 @@ impl GatewayHandle {
     /// Applies a new configuration: routes and integrations change for the next message;
     /// connections whose API or stage no longer exists are closed with 1001.
     pub fn reload(&self, config: Config) -> Result<(), BuildError> {
-        let runtime = Runtime::build(config, self.state.credentials.clone())?;
+        let mut runtime = Runtime::build(config, self.state.credentials.clone())?;
+        crate::ops::attach(
+            &mut runtime,
+            &self.state.ops,
+            Some(&self.state.runtime.load()),
+        );
         let closed = self.state.directory.close_where(
             &|info| {
                 runtime
@@ -160,9 +171,14 @@ impl GatewayHandle {
         Ok(())
     }
 
-    /// Stops accepting, closes every connection with 1001, waits up to `drain` for the
-    /// connection tasks and their `$disconnect` integrations. Returns false on a timeout.
+    /// Turns `/ready` to 503, waits `drainDelaySeconds` (still serving, so a load balancer
+    /// notices first), then stops accepting, closes every connection with 1001 and waits up to
+    /// `drain` for the connection tasks and their `$disconnect` integrations. Returns false on
+    /// a timeout.
     pub async fn shutdown(self, drain: Duration) -> bool {
+        self.state.ops.stop_ready();
+        let delay = self.state.runtime.load().server.limits.drain_delay_seconds;
+        tokio::time::sleep(Duration::from_secs(delay)).await;
         self.state.shutdown.cancel();
         self.accept_loop.abort();
         self.management_loop.abort();
@@ -170,9 +186,13 @@ impl GatewayHandle {
             .directory
             .close_where(&|_| true, CloseCause::GoingAway);
         self.state.tasks.close();
-        tokio::time::timeout(drain, self.state.tasks.wait())
+        let drained = tokio::time::timeout(drain, self.state.tasks.wait())
             .await
-            .is_ok()
+            .is_ok();
+        // The last `$disconnect` lines reach the access log before the process exits.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), self.state.ops.access_log.flush()).await;
+        drained
     }
 }
 

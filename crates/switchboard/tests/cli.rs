@@ -202,3 +202,46 @@ async fn sigterm_closes_clients_with_1001_and_exits_0() {
     let status = served.child.wait().expect("exits");
     assert_eq!(status.code(), Some(0));
 }
+
+/// The status of `GET {management}{path}`, by hand.
+async fn management_status(management: &str, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = management.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("management listener");
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line")
+}
+
+#[tokio::test]
+async fn sigterm_turns_ready_to_503_while_connections_are_still_served() {
+    let dir = temp_dir("ready");
+    let config = RELOADABLE.replace("VERSION", "v").replace(
+        "[management]",
+        "[server.limits]\ndrainDelaySeconds = 3600\n[management]",
+    );
+    std::fs::write(dir.join("switchboard.toml"), config).expect("write");
+    let mut served = Served::start(&dir, &[]);
+    let mut ws = WsClient::connect(&served.urls[0]).await.expect("connects");
+    assert_eq!(management_status(&served.management, "/ready").await, 200);
+    served.signal("-TERM");
+    let mut polls = 0;
+    while management_status(&served.management, "/ready").await != 503 {
+        polls += 1;
+        assert!(polls < 2_000, "/ready never turned 503");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Draining, not closed: the client is still served and the process still runs.
+    assert_eq!(management_status(&served.management, "/health").await, 200);
+    ws.send_text("x").await;
+    assert_eq!(ws.recv_text().await, "v");
+    assert!(served.child.try_wait().expect("status").is_none());
+}

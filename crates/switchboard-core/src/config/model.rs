@@ -98,6 +98,18 @@ pub struct ServerLimits {
     /// Most calls in flight to one integration across all connections.
     #[serde(default = "default_max_concurrent_calls")]
     pub max_concurrent_calls_per_integration: usize,
+    /// Extension: most new connections per second, gateway-wide (a token bucket with a burst
+    /// of one second's worth); over it the upgrade is refused with 429. Off when absent.
+    #[serde(default)]
+    pub new_connections_per_second: Option<f64>,
+    /// Extension: most connections (handshakes included) from one client IP; over it the
+    /// upgrade is refused with 429. Off when absent.
+    #[serde(default)]
+    pub max_connections_per_ip: Option<usize>,
+    /// Extension: seconds between `/ready` turning 503 and connections being closed on
+    /// shutdown, so a load balancer notices first. Default 0.
+    #[serde(default)]
+    pub drain_delay_seconds: u64,
 }
 
 impl Default for ServerLimits {
@@ -110,6 +122,9 @@ impl Default for ServerLimits {
             outbound_queue_depth: default_outbound_queue(),
             max_inflight_per_connection: default_max_inflight(),
             max_concurrent_calls_per_integration: default_max_concurrent_calls(),
+            new_connections_per_second: None,
+            max_connections_per_ip: None,
+            drain_delay_seconds: 0,
         }
     }
 }
@@ -152,6 +167,20 @@ pub struct ManagementConfig {
     /// Extension: allow `auth = "none"` on a non-loopback address.
     #[serde(default)]
     pub allow_unauthenticated_remote: bool,
+    /// Extension: a token bucket over all management API calls; over it, 429
+    /// `LimitExceededException`. Off when absent.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token bucket: `rate` tokens per second, at most `burst` stored.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Tokens added per second.
+    pub rate: f64,
+    /// Bucket size.
+    pub burst: u32,
 }
 
 impl Default for ManagementConfig {
@@ -161,6 +190,7 @@ impl Default for ManagementConfig {
             auth: ManagementAuth::None,
             credentials: Vec::new(),
             allow_unauthenticated_remote: false,
+            rate_limit: None,
         }
     }
 }

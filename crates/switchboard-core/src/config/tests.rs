@@ -1522,3 +1522,40 @@ fn access_log_format_is_one_line_and_models_have_a_content_type() {
         "contentType must not be empty",
     );
 }
+
+// === operations extensions (issue 7) ===
+
+#[test]
+fn the_operations_extensions_parse_and_default_to_off() {
+    let config = accepts(BASE);
+    assert_eq!(config.server.limits.new_connections_per_second, None);
+    assert_eq!(config.server.limits.max_connections_per_ip, None);
+    assert_eq!(config.server.limits.drain_delay_seconds, 0);
+    assert_eq!(config.management.rate_limit, None);
+    let config = accepts(&format!(
+        "[server.limits]\nnewConnectionsPerSecond = 200.0\nmaxConnectionsPerIp = 10\ndrainDelaySeconds = 5\n[management]\nrateLimit = {{ rate = 100.0, burst = 20 }}\n{BASE}"
+    ));
+    assert_eq!(config.server.limits.new_connections_per_second, Some(200.0));
+    assert_eq!(config.server.limits.max_connections_per_ip, Some(10));
+    assert_eq!(config.server.limits.drain_delay_seconds, 5);
+    assert_eq!(
+        config.management.rate_limit,
+        Some(RateLimit {
+            rate: 100.0,
+            burst: 20
+        })
+    );
+}
+
+#[test]
+fn operations_limits_that_would_refuse_everything_are_rejected() {
+    let text = format!("[server.limits]\nmaxConnectionsPerIp = 0\n{BASE}");
+    let p = problem(&text);
+    assert_eq!(p.key_path, "server.limits.maxConnectionsPerIp");
+    let text = format!("[server.limits]\nnewConnectionsPerSecond = 0.0\n{BASE}");
+    let p = problem(&text);
+    assert_eq!(p.key_path, "server.limits.newConnectionsPerSecond");
+    let text = format!("[management]\nrateLimit = {{ rate = 1.0, burst = 0 }}\n{BASE}");
+    let p = problem(&text);
+    assert_eq!(p.key_path, "management.rateLimit");
+}

@@ -61,6 +61,7 @@ pub(crate) fn check(config: &Config) -> Vec<Finding> {
     let mut checks = Checks::default();
     checks.server(&config.server);
     checks.management(&config.management, &config.server);
+    checks.rate_limits(&config.server, &config.management);
     checks.aws(&config.aws);
     for (id, api) in &config.apis {
         checks.api(id, api);
@@ -136,6 +137,33 @@ impl Checks {
                 self.fail(
                     limits_path.key(key),
                     format!("{key} must be greater than 0"),
+                );
+            }
+        }
+    }
+
+    /// Extensions of issue 7: a zero or negative rate would refuse every connection or call.
+    fn rate_limits(&mut self, server: &ServerConfig, management: &ManagementConfig) {
+        let limits_path = KeyPath::root().key("server").key("limits");
+        if let Some(rate) = server.limits.new_connections_per_second {
+            if !(rate.is_finite() && rate > 0.0) {
+                self.fail(
+                    limits_path.key("newConnectionsPerSecond"),
+                    format!("newConnectionsPerSecond must be a positive number, got {rate}"),
+                );
+            }
+        }
+        if server.limits.max_connections_per_ip == Some(0) {
+            self.fail(
+                limits_path.key("maxConnectionsPerIp"),
+                "maxConnectionsPerIp must be greater than 0".to_owned(),
+            );
+        }
+        if let Some(limit) = management.rate_limit {
+            if !(limit.rate.is_finite() && limit.rate > 0.0) || limit.burst == 0 {
+                self.fail(
+                    KeyPath::root().key("management").key("rateLimit"),
+                    "rateLimit needs a positive rate and burst".to_owned(),
                 );
             }
         }

@@ -91,6 +91,13 @@ async fn handle(
             &request_id,
         ));
     }
+    if req.method() == Method::GET && path == "/ready" {
+        let (status, body) = match state.ops.is_ready() {
+            true => (200, &b"{\"status\":\"ready\"}"[..]),
+            false => (503, &b"{\"status\":\"draining\"}"[..]),
+        };
+        return Ok(respond(status, Some(Bytes::from_static(body)), &request_id));
+    }
     if req.method() == Method::GET && path == "/metrics" {
         let mut response = respond(200, Some(Bytes::from(state.metrics.encode())), &request_id);
         response.headers_mut().insert(
@@ -107,7 +114,10 @@ async fn handle(
         Method::DELETE => Operation::Delete,
         _ => Operation::Other,
     };
-    let response = match call(&state, operation, req).await {
+    let response = match match state.ops.management_allows() {
+        true => call(&state, operation, req).await,
+        false => Err(MgmtError::LimitExceeded),
+    } {
         Ok(response) => response,
         Err(e) => e.response(&request_id),
     };
