@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-boto3 = pytest.importorskip("boto3")
-websockets_sync = pytest.importorskip("websockets.sync.client")
+import boto3  # noqa: E402
+import websockets.sync.client as websockets_sync  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
