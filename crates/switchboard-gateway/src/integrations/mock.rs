@@ -1,49 +1,40 @@
 //! MOCK integrations (spec §4.5): the request template's `statusCode` is the status; the
 //! selected integration response's template is the reply.
 
+use super::non_proxy::NonProxyMapping;
 use super::{IntegrationReply, Invocation};
 use crate::error::{BuildError, IntegrationError};
 use switchboard_core::config::IntegrationConfig;
-use switchboard_core::mapping::{IntegrationResponses, RequestMapping, RequestTemplates};
+use switchboard_core::mapping::RequestMapping;
 use switchboard_core::template::TemplateContext;
 
-/// A compiled MOCK integration.
+/// A compiled MOCK integration: the same request templates and integration responses as the
+/// other non-proxy integrations, with no backend in between.
 #[derive(Debug)]
 pub struct MockIntegration {
-    request: RequestTemplates,
-    responses: IntegrationResponses,
+    mapping: NonProxyMapping,
 }
 
 impl MockIntegration {
     /// Compiles the templates of a MOCK integration.
     pub fn build(path: &str, cfg: &IntegrationConfig) -> Result<Self, BuildError> {
-        let err = |source| BuildError::Mapping {
-            path: path.to_owned(),
-            source,
-        };
         Ok(Self {
-            request: RequestTemplates::compile(
-                &cfg.request_templates,
-                cfg.template_selection_expression.as_deref(),
-                cfg.passthrough_behavior,
-            )
-            .map_err(err)?,
-            responses: IntegrationResponses::compile(&cfg.integration_responses).map_err(err)?,
+            mapping: NonProxyMapping::build(path, cfg)?,
         })
     }
 
     /// Runs the templates; no I/O.
     pub fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
         let tctx = TemplateContext::new(inv.body, inv.ctx, &inv.stage.variables);
-        let status = match self.request.select(inv.body) {
+        let (request, responses) = self.mapping.parts();
+        let status = match request.select(inv.body) {
             RequestMapping::Template(t) => status_of(&t.render(&tctx)?),
             RequestMapping::Passthrough => DEFAULT_STATUS,
             RequestMapping::Rejected => return Err(IntegrationError::Unmapped),
         };
         // For MOCK, `$input` in response templates is the client's message: there is no
         // backend body, and this is what lets a MOCK route echo (config.md example).
-        let body = match self
-            .responses
+        let body = match responses
             .select(&status.to_string())
             .and_then(|r| r.template(status))
         {

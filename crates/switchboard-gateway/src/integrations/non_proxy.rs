@@ -40,6 +40,11 @@ impl NonProxyMapping {
         })
     }
 
+    /// The request templates and integration responses (MOCK uses them without a backend).
+    pub(super) fn parts(&self) -> (&RequestTemplates, &IntegrationResponses) {
+        (&self.request, &self.responses)
+    }
+
     /// The body to send: the selected request template rendered over the client's message,
     /// or the message itself when passthrough applies (a binary frame as its bytes), then the
     /// integration's `contentHandlingStrategy`. On `$connect`, `$input.params()` holds the
