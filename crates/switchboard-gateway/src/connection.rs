@@ -187,11 +187,6 @@ impl ConnectionTask {
         tracing::debug!(connection_id = %id, code = status.code, "connection closed");
         dispatch::disconnect(&self.state, &self.shared, &self.stage, status).await;
     }
-
-    /// The connection's own state, for dispatch.
-    pub fn shared(&self) -> &Arc<ConnectionShared> {
-        &self.shared
-    }
 }
 
 fn outbound_message(out: Outbound) -> Message {

@@ -31,7 +31,7 @@ pub async fn message(
     inbound: Inbound,
     permit: OwnedSemaphorePermit,
 ) -> Option<Outbound> {
-    let shared = task.shared();
+    let shared = &task.shared;
     let info = &shared.info;
     let runtime = task.state.runtime.load();
     // Its API was removed by a reload; the reload is closing this connection.

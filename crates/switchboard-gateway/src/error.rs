@@ -72,14 +72,6 @@ pub enum BuildError {
         /// The cause.
         source: MappingError,
     },
-    /// A configured feature is not implemented yet; refusing is safer than ignoring it.
-    #[error("{path}: {what} is not supported by this version of Switchboard")]
-    Unsupported {
-        /// Key path in the configuration.
-        path: String,
-        /// The feature.
-        what: String,
-    },
     /// Anything else wrong with a value.
     #[error("{path}: {message}")]
     Invalid {
