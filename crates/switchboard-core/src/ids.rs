@@ -79,18 +79,40 @@ impl fmt::Debug for AwsId {
 
 /// A new `X-Amzn-Trace-Id` value, `Root=1-{epoch seconds hex}-{96 random bits hex}`.
 pub fn trace_id(epoch_seconds: i64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut random = [0u8; 12];
     rand::rng().fill_bytes(&mut random);
-    let mut hex = String::with_capacity(24);
-    for b in random {
-        hex.push_str(&format!("{b:02x}"));
+    let mut id = String::with_capacity(40);
+    id.push_str("Root=1-");
+    // Eight hex digits, as AWS writes them (epoch seconds fit until 2106).
+    let seconds = epoch_seconds.clamp(0, i64::from(u32::MAX)) as u32;
+    for shift in (0..8).rev() {
+        id.push(char::from(HEX[((seconds >> (shift * 4)) & 0xf) as usize]));
     }
-    format!("Root=1-{:08x}-{hex}", epoch_seconds)
+    id.push('-');
+    for b in random {
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    id
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trace_ids_have_the_aws_shape() {
+        let id = trace_id(1_764_000_000);
+        let (root, random) = id.rsplit_once('-').expect("three parts");
+        assert_eq!(root, format!("Root=1-{:08x}", 1_764_000_000u32));
+        assert_eq!(random.len(), 24);
+        assert!(random
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_ne!(trace_id(1), trace_id(1), "the random part differs");
+        assert_eq!(&trace_id(0)[..16], "Root=1-00000000-");
+    }
 
     #[test]
     fn ids_have_the_aws_shape() {

@@ -185,7 +185,14 @@ impl ConnectionTask {
         self.outbound.close();
         self.open.dec();
         tracing::debug!(connection_id = %id, code = status.code, "connection closed");
-        dispatch::disconnect(&self.state, &self.shared, &self.stage, status).await;
+        // Boxed: run once per connection, it need not enlarge every idle connection's task.
+        Box::pin(dispatch::disconnect(
+            &self.state,
+            &self.shared,
+            &self.stage,
+            status,
+        ))
+        .await;
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::connection::ConnectionTask;
 use crate::directory::{ConnectionShared, Outbound};
 use crate::error::IntegrationError;
-use crate::integrations::{IntegrationReply, Invocation};
+use crate::integrations::{Integration, IntegrationReply, Invocation};
 use crate::runtime::{Route, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
@@ -23,7 +23,7 @@ pub enum Inbound {
     Binary(Bytes),
 }
 
-/// Handles one client message. Inline integrations (MOCK) answer here and the reply is
+/// Handles one client message. MOCK answers here and the reply is
 /// returned for the connection task to write; others run in their own task, holding `permit`,
 /// and answer through the outbound queue.
 pub async fn message(
@@ -57,7 +57,9 @@ pub async fn message(
     if let Some(frame) = crate::validation::reject(route, info, body.as_str()) {
         return Some(Outbound::Text(frame.into()));
     }
-    if route.integration.is_inline() {
+    // MOCK needs no I/O: it runs here. Not through `Integration::invoke`, whose future is
+    // sized for every integration type and would be carried by every idle connection's task.
+    if let Integration::Mock(mock) = &*route.integration {
         let ctx = RequestContext::new(info, EventType::Message, &route.key);
         let inv = Invocation {
             ctx: &ctx,
@@ -66,10 +68,7 @@ pub async fn message(
             stage,
             handshake: None,
         };
-        let result = stage
-            .ops
-            .observe(&ctx, route.integration.invoke(&inv))
-            .await;
+        let result = stage.ops.observe(&ctx, async { mock.invoke(&inv) }).await;
         drop(permit);
         return reply(route, &ctx, result);
     }

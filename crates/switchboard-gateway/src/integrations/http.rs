@@ -7,6 +7,8 @@ use super::http_request::HttpTarget;
 use super::non_proxy::NonProxyMapping;
 use super::{IntegrationReply, Invocation};
 use crate::error::{BuildError, IntegrationError};
+use http::header::CONTENT_TYPE;
+use http::HeaderValue;
 use switchboard_core::config::IntegrationConfig;
 
 /// Content type of a rendered request template unless `requestParameters` maps another
@@ -38,9 +40,14 @@ impl HttpIntegration {
     /// Renders, calls the backend, maps its reply.
     pub async fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
         let body = self.mapping.request_body(inv)?;
-        let request = self
-            .target
-            .request(inv, &[("Content-Type", TEMPLATE_CONTENT_TYPE)], body)?;
+        let request = self.target.request(
+            inv,
+            &[(
+                CONTENT_TYPE,
+                HeaderValue::from_static(TEMPLATE_CONTENT_TYPE),
+            )],
+            body,
+        )?;
         let reply = self.client.send(request).await?;
         self.mapping
             .reply(inv, reply.status.as_u16(), &reply.headers, &reply.body)

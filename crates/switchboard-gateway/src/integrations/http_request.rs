@@ -5,23 +5,34 @@
 use super::{Invocation, UriTemplate};
 use crate::error::{BuildError, IntegrationError};
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, Request};
+use http::header::USER_AGENT;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use switchboard_core::config::IntegrationConfig;
 use switchboard_core::context::EventType;
 use switchboard_core::ids::trace_id;
-use switchboard_core::parameters::{self, ParameterInput, ParameterMapping, Target};
+use switchboard_core::parameters::{self, ParameterInput, Source, Target};
 
 /// Headers never forwarded from the upgrade request: the backend gets its own `Host`, and
 /// the framing headers describe the client's request, not ours.
 const NOT_FORWARDED: [&str; 4] = ["host", "content-length", "transfer-encoding", "expect"];
+const TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+const API_ID: HeaderName = HeaderName::from_static("x-amzn-apigateway-api-id");
+
+/// Where one `requestParameters` value goes, with header names checked once at load.
+#[derive(Debug)]
+enum Destination {
+    Header(HeaderName),
+    Query(String),
+}
 
 /// Where and how an HTTP integration sends its requests.
 #[derive(Debug)]
 pub struct HttpTarget {
     method: Method,
     uri: UriTemplate,
-    parameters: Vec<ParameterMapping>,
+    parameters: Vec<(Destination, Source)>,
 }
 
 impl HttpTarget {
@@ -41,7 +52,23 @@ impl HttpTarget {
         let uri = UriTemplate::parse(cfg.integration_uri.as_deref().unwrap_or_default())
             .map_err(|e| invalid("integrationUri", e))?;
         let parameters = parameters::parse_mappings(&cfg.request_parameters)
-            .map_err(|e| invalid("requestParameters", e.to_string()))?;
+            .map_err(|e| invalid("requestParameters", e.to_string()))?
+            .into_iter()
+            .map(|m| {
+                let destination = match m.target {
+                    Target::Header(name) => Destination::Header(
+                        HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                            invalid(
+                                "requestParameters",
+                                format!("\"{name}\" is not a valid HTTP header name"),
+                            )
+                        })?,
+                    ),
+                    Target::QueryString(name) => Destination::Query(name),
+                };
+                Ok((destination, m.source))
+            })
+            .collect::<Result<_, BuildError>>()?;
         Ok(Self {
             method,
             uri,
@@ -55,7 +82,7 @@ impl HttpTarget {
     pub fn request(
         &self,
         inv: &Invocation<'_>,
-        defaults: &[(&str, &str)],
+        defaults: &[(HeaderName, HeaderValue)],
         body: Bytes,
     ) -> Result<Request<Full<Bytes>>, IntegrationError> {
         let ctx = inv.ctx;
@@ -68,74 +95,67 @@ impl HttpTarget {
             handshake,
             body: (ctx.event_type == EventType::Message).then_some(inv.body),
         };
-        let mut url = self.uri.render(&inv.stage.variables);
         let mut query: Vec<(String, String)> =
             handshake.map(|h| h.query_pairs()).unwrap_or_default();
-        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut headers = HeaderMap::new();
         if let Some(h) = handshake {
-            headers.extend(
-                h.integration_headers(&ctx.connection.source_ip.to_string())
-                    .into_iter()
-                    .filter(|(n, _)| !NOT_FORWARDED.iter().any(|x| n.eq_ignore_ascii_case(x))),
-            );
-        } else {
-            headers.push((
-                "X-Amzn-Trace-Id".into(),
-                trace_id(ctx.request_time_epoch / 1000),
-            ));
+            for (name, value) in h.integration_headers(&ctx.connection.source_ip.to_string()) {
+                if NOT_FORWARDED.iter().any(|x| name.eq_ignore_ascii_case(x)) {
+                    continue;
+                }
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::try_from(value),
+                ) {
+                    headers.append(n, v);
+                }
+            }
+        } else if let Ok(v) = HeaderValue::try_from(trace_id(ctx.request_time_epoch / 1000)) {
+            headers.insert(TRACE_ID, v);
         }
-        set(
-            &mut headers,
-            "x-amzn-apigateway-api-id",
-            &ctx.connection.api_id,
-        );
-        set(
-            &mut headers,
-            "User-Agent",
-            &format!("AmazonAPIGateway_{}", ctx.connection.api_id),
-        );
+        let api_id = &ctx.connection.api_id;
+        if let Ok(v) = HeaderValue::from_str(api_id) {
+            headers.insert(API_ID, v);
+        }
+        if let Ok(v) = HeaderValue::try_from(format!("AmazonAPIGateway_{api_id}")) {
+            headers.insert(USER_AGENT, v);
+        }
         for (name, value) in defaults {
-            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
-                headers.push(((*name).to_owned(), (*value).to_owned()));
+            if !headers.contains_key(name) {
+                headers.insert(name.clone(), value.clone());
             }
         }
-        for m in &self.parameters {
-            let Some(value) = parameters::resolve(&m.source, &input) else {
+        for (destination, source) in &self.parameters {
+            let Some(value) = parameters::resolve(source, &input) else {
                 continue;
             };
-            match &m.target {
-                Target::Header(name) => set(&mut headers, name, &value),
-                Target::QueryString(name) => {
+            match destination {
+                Destination::Header(name) => {
+                    if let Ok(v) = HeaderValue::try_from(value) {
+                        headers.insert(name.clone(), v);
+                    }
+                }
+                Destination::Query(name) => {
                     query.retain(|(k, _)| k != name);
                     query.push((name.clone(), value));
                 }
             }
         }
+        let mut url = self.uri.render(&inv.stage.variables);
         append_query(&mut url, &query);
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| IntegrationError::Unreachable(format!("invalid request to {url}: {e}")))?;
 
-        let mut request = Request::builder().method(self.method.clone()).uri(&url);
-        for (name, value) in &headers {
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                request = request.header(n, v);
-            }
-        }
-        request
-            .body(Full::new(body))
-            .map_err(|e| IntegrationError::Unreachable(format!("invalid request to {url}: {e}")))
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        Ok(request)
     }
 }
 
-/// Replaces every header of that name (case-insensitively) with one value.
-fn set(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
-    headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    headers.push((name.to_owned(), value.to_owned()));
-}
-
 fn append_query(url: &mut String, pairs: &[(String, String)]) {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     for (i, (k, v)) in pairs.iter().enumerate() {
         let sep = if i == 0 && !url.contains('?') {
             '?'
@@ -143,8 +163,8 @@ fn append_query(url: &mut String, pairs: &[(String, String)]) {
             '&'
         };
         url.push(sep);
-        url.push_str(&utf8_percent_encode(k, NON_ALPHANUMERIC).to_string());
+        url.extend(utf8_percent_encode(k, NON_ALPHANUMERIC));
         url.push('=');
-        url.push_str(&utf8_percent_encode(v, NON_ALPHANUMERIC).to_string());
+        url.extend(utf8_percent_encode(v, NON_ALPHANUMERIC));
     }
 }

@@ -141,11 +141,6 @@ impl Integration {
         }
     }
 
-    /// True when the integration needs no I/O and can run inside the connection task.
-    pub fn is_inline(&self) -> bool {
-        matches!(self, Integration::Mock(_))
-    }
-
     /// Calls the integration.
     pub async fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
         match self {
