@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 use switchboard_testkit::{
-    closed_port, garbage_server, BackendReply, ConnectError, HttpBackend, TestGateway,
+    closed_port, eventually, garbage_server, BackendReply, ConnectError, HttpBackend, TestGateway,
 };
 
 fn api(uri: &str, extra: &str) -> String {
@@ -263,4 +263,39 @@ routeResponseSelectionExpression = "$default"
         4,
         "at most maxInflightPerConnection calls from A"
     );
+}
+
+#[tokio::test]
+async fn a_message_sent_just_before_closing_still_reaches_the_backend() {
+    // The message's call is in flight when the close frame arrives; the gateway lets it
+    // finish (as API Gateway does) instead of cancelling it with the connection.
+    let backend = HttpBackend::start(|r| {
+        if r.body.is_empty() {
+            BackendReply::status(200)
+        } else {
+            BackendReply::ok("too late to deliver").after(Duration::from_millis(200))
+        }
+    })
+    .await;
+    let gw = TestGateway::start(&api(&backend.url(""), "")).await;
+    let mut ws = gw.connect("/hp/dev").await;
+    ws.send_text("last words").await;
+    ws.close(Some(1000), "bye").await;
+    let requests = backend.wait_for_requests(3).await;
+    assert!(
+        requests.iter().any(|r| r.body_text() == "last words"),
+        "the backend got: {:?}",
+        requests.iter().map(|r| r.body_text()).collect::<Vec<_>>()
+    );
+    // Completed, not abandoned: $connect, the message and $disconnect all finish.
+    eventually("three finished integration calls", || async {
+        let (_, body) = gw.management("GET", "/metrics", b"").await;
+        let finished: f64 = String::from_utf8_lossy(&body)
+            .lines()
+            .filter(|l| l.starts_with("switchboard_integration_latency_seconds_count"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        (finished == 3.0).then_some(())
+    })
+    .await;
 }
