@@ -79,22 +79,45 @@ impl fmt::Debug for AwsId {
 
 /// A new `X-Amzn-Trace-Id` value, `Root=1-{epoch seconds hex}-{96 random bits hex}`.
 pub fn trace_id(epoch_seconds: i64) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut random = [0u8; 12];
     rand::rng().fill_bytes(&mut random);
-    let mut id = String::with_capacity(40);
-    id.push_str("Root=1-");
     // Eight hex digits, as AWS writes them (epoch seconds fit until 2106).
     let seconds = epoch_seconds.clamp(0, i64::from(u32::MAX)) as u32;
-    for shift in (0..8).rev() {
-        id.push(char::from(HEX[((seconds >> (shift * 4)) & 0xf) as usize]));
-    }
+    let mut id = String::with_capacity(40);
+    id.push_str("Root=1-");
+    push_hex(&mut id, &seconds.to_be_bytes());
     id.push('-');
-    for b in random {
-        id.push(char::from(HEX[usize::from(b >> 4)]));
-        id.push(char::from(HEX[usize::from(b & 0xf)]));
+    push_hex(&mut id, &random);
+    id
+}
+
+/// A random (version 4) UUID in its 36-character text form, as API Gateway's
+/// `x-amzn-RequestId`.
+pub fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut id = String::with_capacity(36);
+    for (i, group) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            id.push('-');
+        }
+        push_hex(&mut id, group);
     }
     id
+}
+
+/// Appends `bytes` as lowercase hex (no `format!` per byte: ids are made on hot paths).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +135,25 @@ mod tests {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_ne!(trace_id(1), trace_id(1), "the random part differs");
         assert_eq!(&trace_id(0)[..16], "Root=1-00000000-");
+    }
+
+    #[test]
+    fn request_ids_are_version_4_uuids() {
+        let id = uuid_v4();
+        let groups: Vec<&str> = id.split('-').collect();
+        assert_eq!(
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(id
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(groups[2].starts_with('4'), "version 4: {id}");
+        assert!(
+            matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+            "RFC 4122 variant: {id}"
+        );
+        assert_ne!(uuid_v4(), uuid_v4());
     }
 
     #[test]

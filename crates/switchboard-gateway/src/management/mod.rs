@@ -17,13 +17,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use percent_encoding::percent_decode_str;
-use rand::RngCore as _;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::config::ManagementAuth;
 use switchboard_core::context::iso8601_millis;
-use switchboard_core::ids::AwsId;
+use switchboard_core::ids::{uuid_v4, AwsId};
 use tokio::net::TcpListener;
 
 /// `Data` limit of `PostToConnection` (spec §7.2).
@@ -82,7 +82,7 @@ async fn handle(
     state: Arc<GatewayState>,
     req: Request<Incoming>,
 ) -> Result<MgmtResponse, Infallible> {
-    let request_id = request_id();
+    let request_id = uuid_v4();
     let path = req.uri().path();
     if req.method() == Method::GET && path == "/health" {
         return Ok(respond(
@@ -137,7 +137,7 @@ async fn call(
     operation: Operation,
     req: Request<Incoming>,
 ) -> Result<MgmtResponse, MgmtError> {
-    let request_id = request_id();
+    let request_id = uuid_v4();
     let runtime = state.runtime.load_full();
     let host = req
         .headers()
@@ -256,18 +256,19 @@ fn parse_path(
     api_exists: impl Fn(&str) -> bool,
     api_count: usize,
 ) -> Option<(String, String, String)> {
-    let segments: Vec<String> = raw_path
+    // Borrowed unless a segment is percent-encoded.
+    let segments: Vec<Cow<'_, str>> = raw_path
         .split('/')
         .skip(1)
-        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| percent_decode_str(s).decode_utf8_lossy())
         .collect();
     let at = segments.iter().position(|s| s == "@connections")?;
     if at + 2 != segments.len() || segments[at + 1].is_empty() {
         return None;
     }
-    let id = segments[at + 1].clone();
+    let id = segments[at + 1].to_string();
     match at {
-        2 => Some((segments[0].clone(), segments[1].clone(), id)),
+        2 => Some((segments[0].to_string(), segments[1].to_string(), id)),
         1 => {
             let by_host = host
                 .and_then(|h| h.split_once('.'))
@@ -279,27 +280,10 @@ fn parse_path(
                 None if api_count == 1 => String::new(),
                 None => return None,
             };
-            Some((api, segments[0].clone(), id))
+            Some((api, segments[0].to_string(), id))
         }
         _ => None,
     }
-}
-
-/// A UUID-shaped request id, as API Gateway's `x-amzn-RequestId`.
-fn request_id() -> String {
-    let mut b = [0u8; 16];
-    rand::rng().fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 #[cfg(test)]
