@@ -1,15 +1,12 @@
 //! One task per connection (architecture §2): a loop over one `select!` on inbound frames, the
-//! bounded outbound queue, the connection's integration calls in flight, the idle and lifetime
-//! timers, and the close signal. Backend calls are polled beside the socket, never awaited in
-//! turn, and finish in their own tasks if the connection ends first; `$disconnect` fires
-//! exactly once when the loop ends.
+//! bounded outbound queue, the idle and lifetime timers, and the close signal. It never awaits
+//! a backend itself; `$disconnect` fires exactly once when the loop ends.
 
 use crate::directory::{CloseCause, ConnectionShared, Outbound};
-use crate::dispatch::{self, BackendCall, Handled, Inbound};
+use crate::dispatch::{self, Inbound};
 use crate::outbound::OutboundQueue;
 use crate::runtime::Stage;
 use crate::server::GatewayState;
-use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
@@ -19,6 +16,7 @@ use std::time::Duration;
 use switchboard_core::config::BinaryFrames;
 use switchboard_core::context::DisconnectStatus;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep, Instant};
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -98,9 +96,8 @@ impl ConnectionTask {
         let idle_timer = sleep(idle);
         let lifetime = sleep(Duration::from_secs(limits.max_connection_seconds));
         tokio::pin!(idle_timer, lifetime);
-        // Integration calls in flight, polled here: no task per message, and the reply is
-        // written without a trip through the outbound queue.
-        let mut calls: FuturesUnordered<BackendCall> = FuturesUnordered::new();
+        let inflight = Arc::new(Semaphore::new(self.max_inflight));
+        let mut permit: Option<OwnedSemaphorePermit> = None;
         let close = self.shared.close.clone();
 
         let ending = loop {
@@ -121,16 +118,10 @@ impl ConnectionTask {
                 }
                 _ = &mut lifetime => break Ending::ServerCloses(1001, GOING_AWAY),
                 _ = &mut idle_timer => break Ending::ServerCloses(1001, GOING_AWAY),
-                Some(reply) = calls.next(), if !calls.is_empty() => {
-                    if let Some(out) = reply {
-                        self.stage.ops.sent(&out);
-                        if ws.send(outbound_message(out)).await.is_err() {
-                            break Ending::Lost;
-                        }
-                        idle_timer.as_mut().reset(Instant::now() + idle);
-                    }
+                p = Arc::clone(&inflight).acquire_owned(), if permit.is_none() => {
+                    permit = p.ok();
                 }
-                frame = ws.next(), if calls.len() < self.max_inflight => {
+                frame = ws.next(), if permit.is_some() => {
                     let inbound = match frame {
                         Some(Ok(Message::Text(text))) => Inbound::Text(text),
                         Some(Ok(Message::Binary(bytes))) => match limits.binary_frames {
@@ -148,25 +139,17 @@ impl ConnectionTask {
                     };
                     self.shared.touch();
                     idle_timer.as_mut().reset(Instant::now() + idle);
-                    match dispatch::message(&self, inbound).await {
-                        Handled::Nothing => {}
-                        Handled::Call(call) => calls.push(call),
-                        Handled::Reply(reply) => {
-                            self.stage.ops.sent(&reply);
-                            if ws.send(outbound_message(reply)).await.is_err() {
-                                break Ending::Lost;
-                            }
+                    let Some(p) = permit.take() else { continue };
+                    if let Some(reply) = dispatch::message(&self, inbound, p).await {
+                        self.stage.ops.sent(&reply);
+                        if ws.send(outbound_message(reply)).await.is_err() {
+                            break Ending::Lost;
                         }
                     }
                 }
             }
         };
 
-        // The client is gone, but its messages were accepted: their backend calls run to
-        // the end (as on API Gateway), and their replies have nowhere to go.
-        for call in calls {
-            tokio::spawn(call);
-        }
         let status = match ending {
             Ending::ClientClosed(status) => {
                 // tungstenite queued the close reply; push it out.

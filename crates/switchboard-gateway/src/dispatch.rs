@@ -9,11 +9,10 @@ use crate::runtime::{Route, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
 use bytes::Bytes;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use switchboard_core::context::{DisconnectStatus, EventType, RequestContext};
 use switchboard_core::frames;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// A data message from the client.
@@ -24,31 +23,19 @@ pub enum Inbound {
     Binary(Bytes),
 }
 
-/// What a client message led to.
-pub enum Handled {
-    /// Nothing to send (one-way route, or its API is gone).
-    Nothing,
-    /// Send this now (MOCK replies, throttling, validation and routing errors).
-    Reply(Outbound),
-    /// A backend call; the connection task polls it beside its socket and sends what it
-    /// yields.
-    Call(BackendCall),
-}
-
-/// An integration call in flight for one connection, and the reply it sends when done.
-pub type BackendCall = Pin<Box<dyn Future<Output = Option<Outbound>> + Send>>;
-
-/// Handles one client message. MOCK answers here; other integrations come back as a
-/// [`BackendCall`] that owns everything it needs, so the connection never waits for a backend
-/// before reading its next frame.
-pub async fn message(task: &ConnectionTask, inbound: Inbound) -> Handled {
+/// Handles one client message. MOCK answers here and the reply is
+/// returned for the connection task to write; others run in their own task, holding `permit`,
+/// and answer through the outbound queue.
+pub async fn message(
+    task: &ConnectionTask,
+    inbound: Inbound,
+    permit: OwnedSemaphorePermit,
+) -> Option<Outbound> {
     let shared = &task.shared;
     let info = &shared.info;
     let runtime = task.state.runtime.load();
     // Its API was removed by a reload; the reload is closing this connection.
-    let Some(api) = runtime.apis.get(&info.api_id) else {
-        return Handled::Nothing;
-    };
+    let api = runtime.apis.get(&info.api_id)?;
     let (body, is_base64): (Utf8Bytes, bool) = match inbound {
         Inbound::Text(text) => (text, false),
         // Delivered base64-encoded, as `binaryFrames = "accept"` promises (config.md).
@@ -62,13 +49,13 @@ pub async fn message(task: &ConnectionTask, inbound: Inbound) -> Handled {
     let key = api.route_selection.select_route(body.as_str());
     let stage = api.stages.get(&info.stage).unwrap_or(&task.stage);
     let Some(route) = api.route_for(key.as_deref()) else {
-        return Handled::Reply(stage.ops.unrouted(info, body.len()));
+        return Some(stage.ops.unrouted(info, body.len()));
     };
     if let Some(frame) = stage.ops.admit_message(info, &route.key, body.len()) {
-        return Handled::Reply(frame);
+        return Some(frame);
     }
     if let Some(frame) = crate::validation::reject(route, info, body.as_str()) {
-        return Handled::Reply(Outbound::Text(frame.into()));
+        return Some(Outbound::Text(frame.into()));
     }
     // MOCK needs no I/O: it runs here. Not through `Integration::invoke`, whose future is
     // sized for every integration type and would be carried by every idle connection's task.
@@ -82,10 +69,12 @@ pub async fn message(task: &ConnectionTask, inbound: Inbound) -> Handled {
             handshake: None,
         };
         let result = stage.ops.observe(&ctx, async { mock.invoke(&inv) }).await;
-        return reply(route, &ctx, result).map_or(Handled::Nothing, Handled::Reply);
+        drop(permit);
+        return reply(route, &ctx, result);
     }
     let (shared, route, stage) = (Arc::clone(shared), Arc::clone(route), Arc::clone(stage));
-    Handled::Call(Box::pin(async move {
+    let outbound = Arc::clone(&task.outbound);
+    tokio::spawn(async move {
         let ctx = RequestContext::new(&shared.info, EventType::Message, &route.key);
         let inv = Invocation {
             ctx: &ctx,
@@ -98,8 +87,13 @@ pub async fn message(task: &ConnectionTask, inbound: Inbound) -> Handled {
             .ops
             .observe(&ctx, route.integration.invoke(&inv))
             .await;
-        reply(&route, &ctx, result)
-    }))
+        drop(permit);
+        if let Some(out) = reply(&route, &ctx, result) {
+            // Waits for room: a reply is never dropped because the client reads slowly.
+            let _ = outbound.push(out).await;
+        }
+    });
+    None
 }
 
 /// The message a result sends to the client: the body on two-way routes, the
