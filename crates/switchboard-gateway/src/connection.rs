@@ -139,8 +139,7 @@ impl ConnectionTask {
                     };
                     self.shared.touch();
                     idle_timer.as_mut().reset(Instant::now() + idle);
-                    let Some(p) = permit.take() else { continue };
-                    if let Some(reply) = dispatch::message(&self, inbound, p).await {
+                    if let Some(reply) = dispatch::message(&self, inbound, &mut permit).await {
                         self.stage.ops.sent(&reply);
                         if ws.send(outbound_message(reply)).await.is_err() {
                             break Ending::Lost;

@@ -23,13 +23,14 @@ pub enum Inbound {
     Binary(Bytes),
 }
 
-/// Handles one client message. MOCK answers here and the reply is
-/// returned for the connection task to write; others run in their own task, holding `permit`,
-/// and answer through the outbound queue.
+/// Handles one client message. MOCK answers here and the reply is returned for the connection
+/// task to write; others run in their own task, taking the in-flight `permit` with them, and
+/// answer through the outbound queue. The permit stays with the connection when no backend is
+/// called, so the next message does not wait to acquire one.
 pub async fn message(
     task: &ConnectionTask,
     inbound: Inbound,
-    permit: OwnedSemaphorePermit,
+    permit: &mut Option<OwnedSemaphorePermit>,
 ) -> Option<Outbound> {
     let shared = &task.shared;
     let info = &shared.info;
@@ -69,9 +70,9 @@ pub async fn message(
             handshake: None,
         };
         let result = stage.ops.observe(&ctx, async { mock.invoke(&inv) }).await;
-        drop(permit);
         return reply(route, &ctx, result);
     }
+    let permit = permit.take();
     let (shared, route, stage) = (Arc::clone(shared), Arc::clone(route), Arc::clone(stage));
     let outbound = Arc::clone(&task.outbound);
     tokio::spawn(async move {
