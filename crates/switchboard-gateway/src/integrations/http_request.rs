@@ -20,7 +20,8 @@ const NOT_FORWARDED: [&str; 4] = ["host", "content-length", "transfer-encoding",
 const TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 const API_ID: HeaderName = HeaderName::from_static("x-amzn-apigateway-api-id");
 
-/// Where one `requestParameters` value goes, with header names checked once at load.
+/// Where one `requestParameters` value goes. Header names are parsed once at load (the
+/// configuration check already limits them to token characters).
 #[derive(Debug)]
 enum Destination {
     Header(HeaderName),
