@@ -19,6 +19,8 @@ BIN="$CARGO_TARGET_DIR/release"
 MODE=${1:?usage: bench/profile.sh echo-http|echo-mock|push [SWITCHBOARD_BINARY]}
 SB=${2:-$BIN/switchboard}
 SECONDS_=${PROFILE_SECONDS:-10}
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 command -v valgrind >/dev/null || { echo "error: valgrind is not installed" >&2; exit 2; }
 if [[ ! -x $BIN/loadgen || ! -x $SB ]]; then
@@ -35,22 +37,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_line() { # wait_line FILE REGEX
-  local i
-  for i in $(seq 300); do
-    grep -Eo "$2" "$1" 2>/dev/null | head -n1 && return 0
-    sleep 0.1
-  done
-  echo "error: no line matching '$2' in $1" >&2
-  cat "$1" >&2
-  exit 1
-}
-
 case $MODE in
   echo-http)
     "$BIN/echo-backend" --listen 127.0.0.1:0 >"$WORK/eb.out" 2>&1 &
     PIDS+=($!)
-    backend=$(wait_line "$WORK/eb.out" 'http://127\.0\.0\.1:[0-9]+')
+    backend=$(wait_line "$WORK/eb.out" 'http://127\.0\.0\.1:[0-9]+') || exit 1
     sed "s|@BACKEND@|$backend|g" "$HERE/configs/gateway-http.toml" >"$WORK/gateway.toml"
     ;;
   echo-mock | push) cp "$HERE/configs/gateway-mock.toml" "$WORK/gateway.toml" ;;
@@ -61,8 +52,9 @@ valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" --dump-instr=no \
   "$SB" serve --config "$WORK/gateway.toml" >"$WORK/sb.out" 2>"$WORK/sb.err" &
 GW=$!
 PIDS+=("$GW")
-url=$(wait_line "$WORK/sb.out" 'ws://127\.0\.0\.1:[0-9]+/dev')
-mgmt=$(wait_line "$WORK/sb.out" 'management API on http://127\.0\.0\.1:[0-9]+')
+# Under valgrind the gateway starts slowly.
+url=$(wait_line "$WORK/sb.out" 'ws://127\.0\.0\.1:[0-9]+/dev' 30) || exit 1
+mgmt=$(wait_line "$WORK/sb.out" 'management API on http://127\.0\.0\.1:[0-9]+' 30) || exit 1
 mgmt="${mgmt#management API on }/dev"
 
 if [[ $MODE == push ]]; then

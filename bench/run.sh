@@ -28,6 +28,8 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 RESULTS="$HERE/results"
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
   RUNS=${BENCH_RUNS:-1}
@@ -122,18 +124,6 @@ stop() {
   stop_pid "$p"
   for q in "${PIDS[@]}"; do [[ $q != "$p" ]] && keep+=("$q"); done
   PIDS=("${keep[@]+"${keep[@]}"}")
-}
-# wait_line FILE REGEX: waits (10 s at most) for a line matching REGEX, prints the match.
-wait_line() {
-  local i m
-  for i in $(seq 100); do
-    m=$(grep -Eo "$2" "$1" 2>/dev/null | head -n1)
-    [[ -n $m ]] && { echo "$m"; return 0; }
-    sleep 0.1
-  done
-  echo "error: no line matching '$2' in $1:" >&2
-  cat "$1" "${1%.out}.err" >&2 2>/dev/null
-  return 1
 }
 free_port() { # a free TCP port on 127.0.0.1
   local p

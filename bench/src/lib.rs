@@ -125,6 +125,23 @@ pub fn bind_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// The next connection on `listener`, with `TCP_NODELAY`; on errors such as `EMFILE` it backs
+/// off for 50 ms and tries again instead of spinning.
+pub async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                return stream;
+            }
+            Err(e) => {
+                eprintln!("accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// The resident set size of process `pid` in bytes, from `/proc/PID/status` (`VmRSS`).
 pub fn read_rss(pid: u32) -> Result<u64, String> {
     let path = format!("/proc/{pid}/status");

@@ -22,7 +22,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use switchboard_bench::{bind_listener, fatal};
+use switchboard_bench::{accept, bind_listener, fatal};
 
 /// Command line of `echo-backend`.
 #[derive(Parser)]
@@ -195,15 +195,7 @@ async fn main() {
         .unwrap_or_else(|e| fatal(format!("local_addr: {e}")));
     println!("listening on http://{addr}");
     loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+        let stream = accept(&listener).await;
         tokio::spawn(async move {
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)

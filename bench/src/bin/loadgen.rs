@@ -307,6 +307,26 @@ async fn close_all(conns: Vec<Ws>) {
     }
 }
 
+/// What one connection's task measured: latencies, a count, and the connection if still open.
+type Measured = (Histogram<u64>, u64, Option<Ws>);
+
+/// Merges what per-connection tasks measured (latencies and a count), then closes the
+/// connections that are still open (10 s at most).
+async fn gather(tasks: Vec<JoinHandle<Measured>>) -> (Histogram<u64>, u64) {
+    let mut total = new_histogram();
+    let mut count = 0u64;
+    let mut alive = Vec::new();
+    for t in tasks {
+        if let Ok((h, c, ws)) = t.await {
+            let _ = total.add(&h);
+            count += c;
+            alive.extend(ws);
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(10), close_all(alive)).await;
+    (total, count)
+}
+
 // ---------------------------------------------------------------------------------------- idle
 
 async fn idle(a: IdleArgs) {
@@ -448,17 +468,7 @@ async fn echo(a: EchoArgs) {
             (h, count, Some(ws))
         }));
     }
-    let mut total = new_histogram();
-    let mut messages = 0u64;
-    let mut alive = Vec::new();
-    for t in tasks {
-        if let Ok((h, c, ws)) = t.await {
-            let _ = total.add(&h);
-            messages += c;
-            alive.extend(ws);
-        }
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(10), close_all(alive)).await;
+    let (total, messages) = gather(tasks).await;
     let mut out = json!({
         "scenario": "echo",
         "connections": a.connections,
@@ -506,7 +516,7 @@ fn spawn_receiver(
     base: Instant,
     mut stop: watch::Receiver<bool>,
     progress: Arc<Progress>,
-) -> JoinHandle<(Histogram<u64>, u64, Option<Ws>)> {
+) -> JoinHandle<Measured> {
     #[derive(serde::Deserialize)]
     struct Stamp {
         t: u64,
@@ -750,17 +760,7 @@ async fn run_push(
         .saturating_sub(start_ns) as f64
         / 1e9;
     let _ = stop_tx.send(true);
-    let mut lat = new_histogram();
-    let mut delivered = 0u64;
-    let mut alive = Vec::new();
-    for r in receivers {
-        if let Ok((h, d, ws)) = r.await {
-            let _ = lat.add(&h);
-            delivered += d;
-            alive.extend(ws);
-        }
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(10), close_all(alive)).await;
+    let (lat, delivered) = gather(receivers).await;
     let share = if st.ok > 0 {
         delivered as f64 / st.ok as f64
     } else {

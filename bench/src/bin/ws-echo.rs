@@ -7,7 +7,7 @@
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
-use switchboard_bench::{bind_listener, fatal, ws_config};
+use switchboard_bench::{accept, bind_listener, fatal, ws_config};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Command line of `ws-echo`.
@@ -28,17 +28,8 @@ async fn main() {
         .unwrap_or_else(|e| fatal(format!("local_addr: {e}")));
     println!("listening on ws://{addr}/");
     loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                eprintln!("accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+        let stream = accept(&listener).await;
         tokio::spawn(async move {
-            let _ = stream.set_nodelay(true);
             let Ok(mut ws) =
                 tokio_tungstenite::accept_async_with_config(stream, Some(ws_config())).await
             else {
