@@ -1,4 +1,4 @@
-"""AWS service integration against a real AWS-compatible server (spec §4.4).
+"""AWS service integration against a real AWS-compatible server (docs/behaviour.md §4.4).
 
 moto_server is started on a free port with signature checking on
 (INITIAL_NO_AUTH_ACTION_COUNT: the first few calls set up an IAM user, its key and the
@@ -226,7 +226,7 @@ def test_put_item_from_the_route_template_lands_in_the_table(gateway, moto):
 def test_dynamodb_validation_error_is_mapped_by_the_4xx_integration_response(gateway, moto):
     before = dynamodb(moto).scan(TableName=TABLE)["Count"]
     reply = json.loads(exchange(gateway, json.dumps({"action": "putItem", "data": 1})))
-    # The exact reply spec §4.4 records from AWS for this message.
+    # The exact reply docs/behaviour.md §4.4 records from AWS for this message.
     assert reply == {"error": "Bad request", "message": "NUMBER_VALUE cannot be converted to String"}
     assert dynamodb(moto).scan(TableName=TABLE)["Count"] == before
 

@@ -1,4 +1,4 @@
-"""AWS_IAM on $connect (spec §8.1): the upgrade URL presigned by botocore's own SigV4 signer
+"""AWS_IAM on $connect (docs/behaviour.md §8.1): the upgrade URL presigned by botocore's own SigV4 signer
 (what a browser client does) is accepted; a tampered, unsigned or not-allowed one is 403."""
 
 from __future__ import annotations

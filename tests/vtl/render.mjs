@@ -1,6 +1,6 @@
 // Renders one mapping-template corpus case with velocityjs, with `$input`, `$util`,
 // `$context` and `$stageVariables` implemented as API Gateway documents them
-// (spec §4.6; "API Gateway mapping template and access logging variable reference").
+// (docs/behaviour.md §4.6; "API Gateway mapping template and access logging variable reference").
 // Written for this project; the behaviour follows the AWS documentation, not an emulator.
 
 import { render } from 'velocityjs';

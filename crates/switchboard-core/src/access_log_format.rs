@@ -1,4 +1,4 @@
-//! Access-log formats (spec §10): `accessLogSettings.format` compiled once per configuration
+//! Access-log formats (docs/behaviour.md §10): `accessLogSettings.format` compiled once per configuration
 //! load into literal and variable segments, then rendered per event without parsing again.
 //!
 //! Every `$context` variable AWS lists for WebSocket APIs is recognised. Those that do not
@@ -25,7 +25,7 @@ enum Segment {
     Context(Box<str>),
 }
 
-/// The `$context` variables of spec §10 that can have a value here.
+/// The `$context` variables of docs/behaviour.md §10 that can have a value here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Variable {
     ApiId,

@@ -1,4 +1,4 @@
-//! `AWS` service-integration URIs (spec §4.4): `arn:aws:apigateway:{region}:{service}:action/{Action}`
+//! `AWS` service-integration URIs (docs/behaviour.md §4.4): `arn:aws:apigateway:{region}:{service}:action/{Action}`
 //! and the AWS JSON protocol of the services reachable that way.
 
 /// A parsed action ARN.

@@ -1,4 +1,4 @@
-//! The request context of one event (spec §4.2, §4.6): what `$context.*` shows to templates and
+//! The request context of one event (docs/behaviour.md §4.2, §4.6): what `$context.*` shows to templates and
 //! what `requestContext` carries in Lambda events.
 
 use crate::ids::AwsId;
@@ -50,11 +50,11 @@ pub struct ConnectionInfo {
     /// Who the caller is, when `$connect` authorization established it.
     pub caller: CallerIdentity,
     /// `requestContext.authorizer` (`principalId`, `integrationLatency`, context keys), when an
-    /// authorizer ran on `$connect`; travels with every later event (spec §4.2).
+    /// authorizer ran on `$connect`; travels with every later event (docs/behaviour.md §4.2).
     pub authorizer: Option<Arc<Map<String, Value>>>,
 }
 
-/// The `identity` fields filled by API keys and `AWS_IAM` (spec §8.1, §8.3).
+/// The `identity` fields filled by API keys and `AWS_IAM` (docs/behaviour.md §8.1, §8.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallerIdentity {
     /// `identity.apiKey`.
@@ -123,7 +123,7 @@ pub fn now_millis() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// `requestTime` in the CLF form `20/Jan/2024:11:55:00 +0000` (spec §4.2).
+/// `requestTime` in the CLF form `20/Jan/2024:11:55:00 +0000` (docs/behaviour.md §4.2).
 pub fn clf_time(epoch_millis: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -141,7 +141,7 @@ pub fn clf_time(epoch_millis: i64) -> String {
     )
 }
 
-/// ISO-8601 with milliseconds, `2020-04-30T20:10:33.236Z` (spec §7.2).
+/// ISO-8601 with milliseconds, `2020-04-30T20:10:33.236Z` (docs/behaviour.md §7.2).
 pub fn iso8601_millis(epoch_millis: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp(epoch_millis.div_euclid(1000))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
@@ -214,7 +214,7 @@ impl ContextVariables for RequestContext<'_> {
             "authorizer" => c.authorizer.as_ref().map(|a| Value::Object((**a).clone())),
             other => {
                 if let Some(key) = other.strip_prefix("authorizer.") {
-                    // Templates and mappings see authorizer values stringified (spec §4.6).
+                    // Templates and mappings see authorizer values stringified (docs/behaviour.md §4.6).
                     return c.authorizer.as_ref()?.get(key).map(|v| match v {
                         Value::String(s) => Value::String(s.clone()),
                         other => Value::String(other.to_string()),

@@ -1,4 +1,4 @@
-//! The Lambda proxy event (spec §4.2) for CONNECT, MESSAGE and DISCONNECT, written straight
+//! The Lambda proxy event (docs/behaviour.md §4.2) for CONNECT, MESSAGE and DISCONNECT, written straight
 //! from borrowed parts into a byte buffer.
 
 use crate::context::{clf_time, CallerIdentity, EventType, RequestContext};
@@ -74,7 +74,7 @@ impl Handshake {
     }
 }
 
-/// The fixed header set of DISCONNECT events (spec §4.2).
+/// The fixed header set of DISCONNECT events (docs/behaviour.md §4.2).
 fn disconnect_headers(host: &str) -> Vec<(String, String)> {
     vec![
         ("Host".into(), host.to_owned()),
@@ -106,7 +106,7 @@ pub fn write_lambda_event(
         EventType::Connect => {
             let hs = input.handshake;
             let headers = hs.map(|h| h.integration_headers(&ctx.connection.source_ip.to_string()));
-            // Present only when the URL had a query string (spec §4.2).
+            // Present only when the URL had a query string (docs/behaviour.md §4.2).
             let query = hs.and_then(|h| h.raw_query.as_ref().map(|_| h.query_pairs()));
             (headers, query)
         }
@@ -125,7 +125,7 @@ pub fn write_lambda_event(
     serde_json::to_writer(out, &event)
 }
 
-/// Writes the REQUEST authorizer event (spec §8.2) into `out`: every client header (hop-by-hop
+/// Writes the REQUEST authorizer event (docs/behaviour.md §8.2) into `out`: every client header (hop-by-hop
 /// ones included, as captured on AWS), query parameters, stage variables and the CONNECT
 /// request context.
 pub fn write_authorizer_event(

@@ -1,23 +1,23 @@
 //! Error frames sent to clients as text messages, byte for byte as API Gateway sends them
-//! (spec §6): one space after the first colon and after commas, none after the later colons.
+//! (docs/behaviour.md §6): one space after the first colon and after commas, none after the later colons.
 
-/// `{"message": "Forbidden", …}`: no route matched and there is no `$default` (spec §2.3).
+/// `{"message": "Forbidden", …}`: no route matched and there is no `$default` (docs/behaviour.md §2.3).
 pub fn forbidden(connection_id: &str, request_id: &str) -> String {
     with_request_id("Forbidden", connection_id, request_id)
 }
 
-/// `{"message": "Internal server error", …}`: the integration failed (spec §6).
+/// `{"message": "Internal server error", …}`: the integration failed (docs/behaviour.md §6).
 pub fn internal_server_error(connection_id: &str, request_id: &str) -> String {
     with_request_id("Internal server error", connection_id, request_id)
 }
 
 /// `{"message": "Too Many Requests", …}`: the message was throttled. The exact AWS text is
-/// UNCONFIRMED (spec §6); this follows the shape of the confirmed frames.
+/// UNCONFIRMED (docs/behaviour.md §6); this follows the shape of the confirmed frames.
 pub fn too_many_requests(connection_id: &str, request_id: &str) -> String {
     with_request_id("Too Many Requests", connection_id, request_id)
 }
 
-/// `{"message" : "Bad request body", …}`: model validation failed (spec §4.7, documented literal).
+/// `{"message" : "Bad request body", …}`: model validation failed (docs/behaviour.md §4.7, documented literal).
 pub fn bad_request_body(connection_id: &str, message_id: &str) -> String {
     format!(
         r#"{{"message" : "Bad request body", "connectionId": "{connection_id}", "messageId": "{message_id}"}}"#

@@ -1,4 +1,4 @@
-//! Identifiers in the shape API Gateway uses (spec §1): 16 characters of URL-safe base64
+//! Identifiers in the shape API Gateway uses (docs/behaviour.md §1): 16 characters of URL-safe base64
 //! carrying 11 random bytes, ending in one `=` pad, e.g. `L0SM9cOFvHcCIhw=`.
 
 use base64::engine::general_purpose::URL_SAFE;

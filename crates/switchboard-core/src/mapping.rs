@@ -1,4 +1,4 @@
-//! Non-proxy mapping (spec §2.4, §5): choosing the request template, the integration response
+//! Non-proxy mapping (docs/behaviour.md §2.4, §5): choosing the request template, the integration response
 //! and the response template. Rendering itself lives in [`crate::template`].
 
 use crate::config::{ContentHandlingStrategy, IntegrationResponseConfig, PassthroughBehavior};
@@ -71,7 +71,7 @@ impl RequestTemplates {
         })
     }
 
-    /// Chooses the template for a message (spec §2.4: falls back to the `$default` template).
+    /// Chooses the template for a message (docs/behaviour.md §2.4: falls back to the `$default` template).
     pub fn select(&self, body: &str) -> RequestMapping<'_> {
         let key = match self.selection.static_value() {
             Some(key) => std::borrow::Cow::Borrowed(key),
@@ -103,7 +103,7 @@ pub struct IntegrationResponse {
 }
 
 impl IntegrationResponse {
-    /// `contentHandlingStrategy` of this response (spec §5).
+    /// `contentHandlingStrategy` of this response (docs/behaviour.md §5).
     pub fn content_handling(&self) -> Option<ContentHandlingStrategy> {
         self.content_handling
     }
@@ -117,7 +117,7 @@ impl IntegrationResponse {
     }
 
     /// The response template for this reply, with the backend's headers and the client's
-    /// message available to the response's `templateSelectionExpression` (spec §2.4).
+    /// message available to the response's `templateSelectionExpression` (docs/behaviour.md §2.4).
     pub fn template_for(&self, facts: &ResponseFacts<'_>) -> Option<&Template> {
         let key = match &self.selection {
             None => DEFAULT_KEY.to_owned(),
@@ -173,7 +173,7 @@ impl ResponseFacts<'_> {
     }
 }
 
-/// Integration responses keyed `$default` or `/regex/` (spec §5).
+/// Integration responses keyed `$default` or `/regex/` (docs/behaviour.md §5).
 #[derive(Debug, Clone, Default)]
 pub struct IntegrationResponses {
     patterns: Vec<(Regex, IntegrationResponse)>,
@@ -238,7 +238,7 @@ impl IntegrationResponses {
 #[error("CONVERT_TO_BINARY: the payload is not base64: {0}")]
 pub struct NotBase64(String);
 
-/// Applies a `contentHandlingStrategy` to a payload (spec §5): `CONVERT_TO_BINARY` base64-decodes
+/// Applies a `contentHandlingStrategy` to a payload (docs/behaviour.md §5): `CONVERT_TO_BINARY` base64-decodes
 /// it; `CONVERT_TO_TEXT` base64-encodes it when it is binary (not UTF-8), and leaves text as it
 /// is; no strategy passes it through.
 pub fn convert_content(

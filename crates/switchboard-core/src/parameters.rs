@@ -1,4 +1,4 @@
-//! Request parameter mapping (spec §4.3): `integration.request.header.X` and
+//! Request parameter mapping (docs/behaviour.md §4.3): `integration.request.header.X` and
 //! `integration.request.querystring.X` filled from the context, stage variables, the upgrade
 //! request (`$connect` only), the message body, or a quoted static value.
 

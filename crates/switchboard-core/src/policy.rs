@@ -1,4 +1,4 @@
-//! IAM policy evaluation for `$connect` (spec §8.2): a Lambda authorizer's `policyDocument`
+//! IAM policy evaluation for `$connect` (docs/behaviour.md §8.2): a Lambda authorizer's `policyDocument`
 //! and `AWS_IAM` principals' allow lists, matched against the route ARN with IAM wildcards.
 
 use serde::Deserialize;
@@ -150,7 +150,7 @@ mod tests {
             ),
             Ok(Decision::Allow)
         );
-        // spec §8.2: …/dev/*/* does not match …/dev/$connect.
+        // docs/behaviour.md §8.2: …/dev/*/* does not match …/dev/$connect.
         assert_eq!(
             evaluate(
                 &policy(

@@ -1,11 +1,11 @@
-//! Selection expressions (spec §2.2): `$request.body.action`, `${request.body.a}-${request.body.b}`,
+//! Selection expressions (docs/behaviour.md §2.2): `$request.body.action`, `${request.body.a}-${request.body.b}`,
 //! static text and `\$default`.
 //!
 //! An expression is parsed once, at configuration time, into static text and [`Variable`]s. Route
 //! selection ([`SelectionExpression::select_route`]) is the per-message hot path: it walks the
 //! message text with serde_json without building a `Value`, and for the usual
 //! `$request.body.action` it returns the route key borrowed from the message. Other expressions
-//! (template, integration response, API key selection, spec §2.4) are evaluated with
+//! (template, integration response, API key selection, docs/behaviour.md §2.4) are evaluated with
 //! [`SelectionExpression::evaluate`], the caller supplying each variable's value.
 
 use std::borrow::Cow;
@@ -49,7 +49,7 @@ pub struct SelectionError {
 }
 
 /// A variable of a selection expression: its root (which request or response part it reads)
-/// and, for the roots that have one, a name or a JSON path (spec §2.2, §2.4).
+/// and, for the roots that have one, a name or a JSON path (docs/behaviour.md §2.2, §2.4).
 ///
 /// A config validator matches on the variant to check that, for example, a
 /// `routeSelectionExpression` only uses [`Variable::RequestBody`].
@@ -77,7 +77,7 @@ pub enum Variable {
 }
 
 /// A JSON path into a body: the part after `request.body` or `integration.response.body`
-/// (spec §2.2), e.g. `.data.room`, `['quoted name'][0]`. Empty means the whole body.
+/// (docs/behaviour.md §2.2), e.g. `.data.room`, `['quoted name'][0]`. Empty means the whole body.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BodyPath {
     /// The steps from the root value down.
@@ -96,7 +96,7 @@ pub enum PathSegment {
 // === impl SelectionExpression ===
 
 impl SelectionExpression {
-    /// Parses an expression (spec §2.2). Errors carry the character position of the problem.
+    /// Parses an expression (docs/behaviour.md §2.2). Errors carry the character position of the problem.
     pub fn parse(source: &str) -> Result<Self, SelectionError> {
         let parts = parse::parse_parts(source).map_err(|e| SelectionError {
             message: e.message,
@@ -121,13 +121,13 @@ impl SelectionExpression {
     }
 
     /// The value when the expression has no variables: `\$default` → `$default`,
-    /// `$default` → `$default` (spec §2.2), `action` → `action`.
+    /// `$default` → `$default` (docs/behaviour.md §2.2), `action` → `action`.
     pub fn static_value(&self) -> Option<&str> {
         self.static_value.as_deref()
     }
 
     /// The variables in source order, so a validator can check which roots an attribute uses
-    /// (spec §2.4).
+    /// (docs/behaviour.md §2.4).
     pub fn variables(&self) -> impl Iterator<Item = &Variable> {
         self.parts.iter().filter_map(|part| match part {
             Part::Variable(variable) => Some(variable),
@@ -135,7 +135,7 @@ impl SelectionExpression {
         })
     }
 
-    /// Evaluates the expression once (no recursion, spec §2.2), asking `resolve` for each
+    /// Evaluates the expression once (no recursion, docs/behaviour.md §2.2), asking `resolve` for each
     /// variable's value; `None` (not found) evaluates to `""`.
     ///
     /// For body variables a resolver would typically call [`body_value`].
@@ -160,7 +160,7 @@ impl SelectionExpression {
         out
     }
 
-    /// Route selection over a message text (spec §2.3).
+    /// Route selection over a message text (docs/behaviour.md §2.3).
     ///
     /// Returns `None` when the message is not a single valid JSON document (the caller then
     /// uses `$default`); this holds for static expressions too, since AWS sends every non-JSON

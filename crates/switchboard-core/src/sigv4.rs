@@ -2,7 +2,7 @@
 //! inbound ones (the management API, `AWS_IAM` upgrades). One canonicalisation serves both, so
 //! what we sign and what we accept cannot drift apart.
 //!
-//! The canonical URI follows botocore for every service but S3 (spec §7.4): the path *as sent*
+//! The canonical URI follows botocore for every service but S3 (docs/behaviour.md §7.4): the path *as sent*
 //! is URI-encoded once more, so `/prod/@connections/abc%3D` is signed as
 //! `/prod/%40connections/abc%253D`.
 

@@ -1,4 +1,4 @@
-//! Request validation (spec §2.4, §4.7): a route's `modelSelectionExpression` picks a model
+//! Request validation (docs/behaviour.md §2.4, §4.7): a route's `modelSelectionExpression` picks a model
 //! from its `requestModels`; the message must be JSON that the model's draft-4 JSON Schema
 //! accepts, or the integration is not called and the client gets `Bad request body` (§6).
 
@@ -75,7 +75,7 @@ pub struct RequestValidator {
 
 impl RequestValidator {
     /// The validator of a route, or `None` when the route has no `modelSelectionExpression`
-    /// (AWS validates only when the expression is set, spec §2.4).
+    /// (AWS validates only when the expression is set, docs/behaviour.md §2.4).
     pub fn compile(
         model_selection_expression: Option<&str>,
         request_models: &BTreeMap<String, String>,

@@ -1,4 +1,4 @@
-//! Access-log output (spec §10): connection tasks render a line and hand it to ONE writer task
+//! Access-log output (docs/behaviour.md §10): connection tasks render a line and hand it to ONE writer task
 //! through a bounded channel with `try_send`. When the writer falls behind, the line is dropped
 //! and counted in `switchboard_access_log_dropped_total`: logging never stalls traffic.
 

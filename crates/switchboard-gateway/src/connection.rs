@@ -1,4 +1,4 @@
-//! One task per connection (architecture §2): a loop over one `select!` on inbound frames, the
+//! One task per connection (docs/architecture.md §2): a loop over one `select!` on inbound frames, the
 //! bounded outbound queue, the idle and lifetime timers, and the close signal. It never awaits
 //! a backend itself; `$disconnect` fires exactly once when the loop ends.
 
@@ -24,14 +24,14 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-/// Read buffer per connection: small, because idle connections dominate memory (stack.md).
+/// Read buffer per connection: small, because idle connections dominate memory (docs/architecture.md "Dependencies").
 const READ_BUFFER: usize = 2048;
 /// How long a server-initiated close waits for the client's close reply.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Reason AWS gives for a client close frame without a status (spec §3.3).
+/// Reason AWS gives for a client close frame without a status (docs/behaviour.md §3.3).
 pub const NO_STATUS_REASON: &str = "Client-side close frame status not set";
-/// Reason for idle, lifetime and shutdown closes (spec §3.4).
+/// Reason for idle, lifetime and shutdown closes (docs/behaviour.md §3.4).
 pub const GOING_AWAY: &str = "Going away";
 
 /// Everything a connection task needs.
@@ -131,7 +131,7 @@ impl ConnectionTask {
                             }
                         },
                         // tungstenite answers pings itself; control frames do not reset the
-                        // idle timer (UNCONFIRMED on AWS, spec §3.4).
+                        // idle timer (UNCONFIRMED on AWS, docs/behaviour.md §3.4).
                         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                         Some(Ok(Message::Close(frame))) => break Ending::ClientClosed(client_status(frame)),
                         Some(Err(e)) => break ending_for_error(e),
@@ -177,7 +177,7 @@ impl ConnectionTask {
         self.finish(status).await;
     }
 
-    /// The socket is gone: unreachable from now on, then `$disconnect` (spec §3.3).
+    /// The socket is gone: unreachable from now on, then `$disconnect` (docs/behaviour.md §3.3).
     async fn finish(self, status: DisconnectStatus) {
         let id = self.shared.info.connection_id;
         self.state.directory.unregister(&id);
@@ -224,7 +224,7 @@ fn lost() -> DisconnectStatus {
 
 fn ending_for_error(e: WsError) -> Ending {
     match e {
-        // Frame over maxFrameBytes or message over maxMessageBytes (spec §3.2).
+        // Frame over maxFrameBytes or message over maxMessageBytes (docs/behaviour.md §3.2).
         WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
             Ending::ServerCloses(1009, "Message too big")
         }

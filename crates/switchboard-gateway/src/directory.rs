@@ -1,4 +1,4 @@
-//! The connection directory (architecture §4): the one place that maps a connection id to its
+//! The connection directory (docs/architecture.md §4): the one place that maps a connection id to its
 //! live connection. Pushes, two-way replies and the management API only talk to this seam; the
 //! in-process implementation is here, a cluster one can stand behind the same trait.
 

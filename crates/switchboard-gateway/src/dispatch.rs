@@ -1,4 +1,4 @@
-//! From a client message to an integration and back (spec §2.3, §5, §6): select the route,
+//! From a client message to an integration and back (docs/behaviour.md §2.3, §5, §6): select the route,
 //! invoke its integration, and answer with the reply (two-way) or an error frame.
 
 use crate::connection::ConnectionTask;
@@ -39,7 +39,7 @@ pub async fn message(
     let api = runtime.apis.get(&info.api_id)?;
     let (body, is_base64): (Utf8Bytes, bool) = match inbound {
         Inbound::Text(text) => (text, false),
-        // Delivered base64-encoded, as `binaryFrames = "accept"` promises (config.md).
+        // Delivered base64-encoded, as `binaryFrames = "accept"` promises (docs/configuration.md).
         Inbound::Binary(bytes) => (
             base64::engine::general_purpose::STANDARD
                 .encode(&bytes)
@@ -98,7 +98,7 @@ pub async fn message(
 }
 
 /// The message a result sends to the client: the body on two-way routes, the
-/// `Internal server error` frame on any failure, even on one-way routes (spec §4.2).
+/// `Internal server error` frame on any failure, even on one-way routes (docs/behaviour.md §4.2).
 fn reply(
     route: &Route,
     ctx: &RequestContext<'_>,
@@ -125,7 +125,7 @@ fn reply(
     }
 }
 
-/// Runs the `$disconnect` route, if any; its result is ignored (spec §3.3).
+/// Runs the `$disconnect` route, if any; its result is ignored (docs/behaviour.md §3.3).
 pub async fn disconnect(
     state: &GatewayState,
     shared: &ConnectionShared,

@@ -39,7 +39,7 @@ pub enum IntegrationError {
     /// The Lambda function (or Lambda-style URL) failed.
     #[error("function error: {0}")]
     FunctionError(String),
-    /// No integration response matches the backend's status and none is `$default` (spec §5).
+    /// No integration response matches the backend's status and none is `$default` (docs/behaviour.md §5).
     #[error("no integration response matches status {0} and there is no $default")]
     NoIntegrationResponse(u16),
     /// Too many calls are in flight for this integration.

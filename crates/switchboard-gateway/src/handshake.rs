@@ -1,4 +1,4 @@
-//! The upgrade request (spec §3.1): resolve API and stage, run `$connect` while the client
+//! The upgrade request (docs/behaviour.md §3.1): resolve API and stage, run `$connect` while the client
 //! waits, and only then answer `101 Switching Protocols` — or refuse with the status the
 //! integration chose.
 
@@ -25,7 +25,7 @@ use switchboard_core::ids::{trace_id, AwsId};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-/// API Gateway's URL length quota (spec §9).
+/// API Gateway's URL length quota (docs/behaviour.md §9).
 const MAX_URL_LENGTH: usize = 4096;
 
 type HttpResponse = Response<Full<Bytes>>;
@@ -165,7 +165,7 @@ pub async fn handle(
             }
             Err(e) => {
                 tracing::warn!(error = %e, api = %api.id, "$connect integration failed");
-                // A failed Lambda invocation refuses with 502 (spec §3.1); our own faults 500.
+                // A failed Lambda invocation refuses with 502 (docs/behaviour.md §3.1); our own faults 500.
                 let status = match e.fault() {
                     Fault::Backend => StatusCode::BAD_GATEWAY,
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -215,7 +215,7 @@ pub async fn handle(
             header::SEC_WEBSOCKET_ACCEPT,
             derive_accept_key(key.as_bytes()),
         );
-    // Only a protocol the `$connect` result names goes back (spec §3.1).
+    // Only a protocol the `$connect` result names goes back (docs/behaviour.md §3.1).
     if let Some(p) = subprotocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
         response = response.header(header::SEC_WEBSOCKET_PROTOCOL, p);
     }
@@ -287,7 +287,7 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 }
 
 /// A refused upgrade: the status and a `{"message": …}` body in API Gateway's style (the
-/// exact bodies are UNCONFIRMED, spec §3.1).
+/// exact bodies are UNCONFIRMED, docs/behaviour.md §3.1).
 fn refusal(status: StatusCode) -> HttpResponse {
     let message = match status.as_u16() {
         500 | 502 => "Internal server error",
@@ -305,7 +305,7 @@ fn refusal(status: StatusCode) -> HttpResponse {
         .unwrap_or_default()
 }
 
-/// 426 (plain GET to a stage, spec §1) or 400, telling the client which version we speak.
+/// 426 (plain GET to a stage, docs/behaviour.md §1) or 400, telling the client which version we speak.
 fn upgrade_required(status: StatusCode) -> HttpResponse {
     let mut response = refusal(status);
     if status == StatusCode::UPGRADE_REQUIRED {

@@ -1,5 +1,5 @@
 //! Keeps the raw bytes of the upgrade request head, so `$connect` integrations see header
-//! names with the client's spelling (spec §4.2): hyper lowercases them.
+//! names with the client's spelling (docs/behaviour.md §4.2): hyper lowercases them.
 
 use std::io;
 use std::pin::Pin;

@@ -42,7 +42,7 @@ pub struct DirectionLabels {
     pub direction: &'static str,
 }
 
-/// Integration latency buckets in seconds, up to the 29 s integration timeout (spec §9).
+/// Integration latency buckets in seconds, up to the 29 s integration timeout (docs/behaviour.md §9).
 const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 29.0,
 ];

@@ -1,4 +1,4 @@
-//! What an operator configures and observes per stage (spec §9, §10): route throttles, the
+//! What an operator configures and observes per stage (docs/behaviour.md §9, §10): route throttles, the
 //! access log and the metric handles, all resolved once per configuration load and kept in the
 //! compiled [`Stage`](crate::runtime::Stage). The data plane calls a handful of hooks here; the
 //! logic stays out of the handshake, the connection loop and dispatch.
@@ -284,7 +284,7 @@ impl StageOps {
     }
 
     /// Admission of a new connection before `$connect` runs: `maxConnectionsPerIp`,
-    /// `newConnectionsPerSecond`, then the `$connect` route throttle. Refusals are 429 (spec
+    /// `newConnectionsPerSecond`, then the `$connect` route throttle. Refusals are 429 (docs/behaviour.md
     /// §9), logged and counted. The slot must be held for the connection's life.
     pub fn admit_connect(&self, info: &ConnectionInfo) -> Result<IpSlot, StatusCode> {
         let route = self.route("$connect");
@@ -309,7 +309,7 @@ impl StageOps {
         Err(StatusCode::TOO_MANY_REQUESTS)
     }
 
-    /// An upgrade accepted without a `$connect` route (spec §3.1): logged with status 200.
+    /// An upgrade accepted without a `$connect` route (docs/behaviour.md §3.1): logged with status 200.
     pub fn accepted_without_route(&self, info: &ConnectionInfo) {
         let ctx = RequestContext::new(info, EventType::Connect, "$connect");
         self.log(
@@ -335,7 +335,7 @@ impl StageOps {
     }
 
     /// Counts an inbound message for `route_key` and applies its throttle; a throttled message
-    /// gets the `Too Many Requests` frame (spec §6, UNCONFIRMED text) and goes nowhere else.
+    /// gets the `Too Many Requests` frame (docs/behaviour.md §6, UNCONFIRMED text) and goes nowhere else.
     pub fn admit_message(
         &self,
         info: &ConnectionInfo,
@@ -364,7 +364,7 @@ impl StageOps {
         Some(Outbound::Text(frame.into()))
     }
 
-    /// A message no route matched (spec §2.3): counted, logged as 403, answered `Forbidden`.
+    /// A message no route matched (docs/behaviour.md §2.3): counted, logged as 403, answered `Forbidden`.
     pub fn unrouted(&self, info: &ConnectionInfo, bytes: usize) -> Outbound {
         let route = &self.stage_level;
         route.messages_in.inc();
@@ -425,7 +425,7 @@ impl StageOps {
                 };
                 error_text = e.to_string();
                 AccessOutcome {
-                    // The `$connect` refusal statuses of the handshake (spec §3.1).
+                    // The `$connect` refusal statuses of the handshake (docs/behaviour.md §3.1).
                     status: if connect && e.fault() == Fault::Backend {
                         502
                     } else {

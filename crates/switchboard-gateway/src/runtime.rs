@@ -62,9 +62,9 @@ pub struct Route {
     pub key: String,
     /// The integration it invokes.
     pub integration: Arc<Integration>,
-    /// Two-way: the integration's reply goes back to the client (spec §5).
+    /// Two-way: the integration's reply goes back to the client (docs/behaviour.md §5).
     pub two_way: bool,
-    /// Request validation, when the route has a `modelSelectionExpression` (spec §4.7).
+    /// Request validation, when the route has a `modelSelectionExpression` (docs/behaviour.md §4.7).
     pub validator: Option<RequestValidator>,
 }
 
@@ -89,7 +89,7 @@ impl Runtime {
     }
 
     /// The API a request addresses: by `Host` (`{apiId}.…`), by the first path segment, or the
-    /// only API when there is one (config.md "Addresses"). Returns the API and the stage segment.
+    /// only API when there is one (docs/configuration.md "Addresses"). Returns the API and the stage segment.
     pub fn resolve<'p>(&self, host: Option<&str>, path: &'p str) -> Option<(&Arc<Api>, &'p str)> {
         let path = path.strip_prefix('/')?;
         let path = path.strip_suffix('/').unwrap_or(path);
@@ -115,7 +115,7 @@ impl Runtime {
 }
 
 impl Api {
-    /// The route for an evaluated route key: exact match, else `$default` (spec §2.3).
+    /// The route for an evaluated route key: exact match, else `$default` (docs/behaviour.md §2.3).
     pub fn route_for(&self, key: Option<&str>) -> Option<&Arc<Route>> {
         key.and_then(|k| self.routes.get(k))
             .or_else(|| self.routes.get(DEFAULT_KEY))

@@ -196,7 +196,7 @@ impl GatewayHandle {
     }
 }
 
-/// Binds with a large backlog: the default 128 drops connection bursts (stack.md).
+/// Binds with a large backlog: the default 128 drops connection bursts (docs/architecture.md "Dependencies").
 fn bind(addr: &str) -> Result<TcpListener, StartError> {
     let err = |source| StartError::Listen {
         addr: addr.to_owned(),

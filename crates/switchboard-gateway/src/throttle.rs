@@ -1,4 +1,4 @@
-//! Token buckets (spec §9): route throttles from `defaultRouteSettings` / `routeSettings`, the
+//! Token buckets (docs/behaviour.md §9): route throttles from `defaultRouteSettings` / `routeSettings`, the
 //! gateway-wide new-connection rate, connections per client IP, and the management API rate.
 //!
 //! Time is `tokio::time::Instant`, so tests drive the buckets with paused time.
@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use switchboard_core::config::RouteSettings;
 use tokio::time::Instant;
 
-/// AWS's account-level rate, used when a route sets only a burst (spec §9).
+/// AWS's account-level rate, used when a route sets only a burst (docs/behaviour.md §9).
 pub const ACCOUNT_RATE: f64 = 10_000.0;
-/// AWS's account-level burst, used when a route sets only a rate (spec §9).
+/// AWS's account-level burst, used when a route sets only a rate (docs/behaviour.md §9).
 pub const ACCOUNT_BURST: u32 = 5_000;
 
 /// The limits of one bucket.

@@ -30,7 +30,7 @@ pub enum TlsError {
     Rustls(#[from] rustls::Error),
 }
 
-/// Builds a TLS acceptor offering TLS 1.2 and 1.3 (what API Gateway supports, spec §1).
+/// Builds a TLS acceptor offering TLS 1.2 and 1.3 (what API Gateway supports, docs/behaviour.md §1).
 pub fn acceptor(cfg: &TlsConfig) -> Result<TlsAcceptor, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cfg.cert_file)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())

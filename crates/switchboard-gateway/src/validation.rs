@@ -1,4 +1,4 @@
-//! The request-validation step of message dispatch (spec §4.7): a message the route's model
+//! The request-validation step of message dispatch (docs/behaviour.md §4.7): a message the route's model
 //! rejects never reaches the integration; the client gets the `Bad request body` frame (§6).
 
 use crate::runtime::Route;

@@ -1,4 +1,4 @@
-//! Authorization on `$connect` (spec §8, §3.1): REQUEST authorizers through the Lambda Invoke
+//! Authorization on `$connect` (docs/behaviour.md §8, §3.1): REQUEST authorizers through the Lambda Invoke
 //! API, context propagation, API keys and JWT with a JWKS endpoint and key rotation.
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};

@@ -1,4 +1,4 @@
-//! The upgrade request: addresses, refusals, `$connect` status, subprotocols (spec §1, §3.1).
+//! The upgrade request: addresses, refusals, `$connect` status, subprotocols (docs/behaviour.md §1, §3.1).
 
 use switchboard_testkit::{ConnectError, TestGateway, WsClient};
 
@@ -109,7 +109,7 @@ async fn without_a_connect_route_the_upgrade_is_accepted() {
 async fn no_subprotocol_is_chosen_unless_connect_names_one() {
     let gw = TestGateway::start(OPEN_API).await;
     // The client offers one; nothing chose it, so no header comes back, and a strict client
-    // (like a browser) refuses the connection, as on AWS (spec §3.1).
+    // (like a browser) refuses the connection, as on AWS (docs/behaviour.md §3.1).
     let offered = WsClient::connect_with(
         &gw.url("/chat/dev"),
         &[("Sec-WebSocket-Protocol", "chat.v1")],

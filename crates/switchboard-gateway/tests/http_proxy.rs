@@ -1,4 +1,4 @@
-//! `HTTP_PROXY` against real HTTP backends on port 0 (spec §4.3): what the backend receives,
+//! `HTTP_PROXY` against real HTTP backends on port 0 (docs/behaviour.md §4.3): what the backend receives,
 //! what the client gets back, and what happens when the backend misbehaves.
 
 use std::time::Duration;

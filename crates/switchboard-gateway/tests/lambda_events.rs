@@ -1,4 +1,4 @@
-//! `AWS_PROXY` through the real Lambda Invoke API wire protocol (spec §4.2): the local
+//! `AWS_PROXY` through the real Lambda Invoke API wire protocol (docs/behaviour.md §4.2): the local
 //! `LambdaServer` verifies the gateway's SigV4 signature with the independent `aws-sigv4`
 //! implementation and records every event, which is checked field by field.
 

@@ -1,5 +1,5 @@
 //! `$disconnect` fires exactly once per connection, after the socket is gone, with the cause
-//! in `disconnectStatusCode`/`disconnectReason` (spec §3.3); shutdown and reload.
+//! in `disconnectStatusCode`/`disconnectReason` (docs/behaviour.md §3.3); shutdown and reload.
 //! Events are observed through an `AWS_PROXY` route whose URI is a real HTTP backend.
 
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Frame and message limits, binary frames and pings (spec §3.2, §3.4).
+//! Frame and message limits, binary frames and pings (docs/behaviour.md §3.2, §3.4).
 
 use switchboard_testkit::TestGateway;
 use tokio_tungstenite::tungstenite::Message;

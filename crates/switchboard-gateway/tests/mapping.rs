@@ -1,4 +1,4 @@
-//! Non-proxy integrations end to end (spec §4.3–§4.5, §5): `HTTP` and `MOCK` with request
+//! Non-proxy integrations end to end (docs/behaviour.md §4.3–§4.5, §5): `HTTP` and `MOCK` with request
 //! templates and several integration responses, `AWS` against a recording endpoint, and
 //! request validation (§4.7) with its `Bad request body` frame (§6).
 

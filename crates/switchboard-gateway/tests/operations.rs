@@ -1,4 +1,4 @@
-//! Running it in production (spec §9, §10): route throttles observed from the outside with
+//! Running it in production (docs/behaviour.md §9, §10): route throttles observed from the outside with
 //! paused time, connection admission limits, access-log lines parsed back field by field,
 //! `/metrics` parsed as Prometheus text, readiness during shutdown, and reloads.
 
@@ -104,7 +104,7 @@ async fn a_route_allows_its_burst_then_its_rate_and_stays_open() {
     assert_eq!(frame["message"], "Too Many Requests");
     assert_eq!(frame["connectionId"].as_str().map(str::len), Some(16));
     assert_ne!(frame["requestId"], frame["connectionId"]);
-    // The exact spacing of the other error frames (spec §6).
+    // The exact spacing of the other error frames (docs/behaviour.md §6).
     assert!(reply.starts_with(r#"{"message": "Too Many Requests", "connectionId":""#));
 
     // Rate 2/s: half a second buys exactly one more message.

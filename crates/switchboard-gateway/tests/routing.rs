@@ -1,4 +1,4 @@
-//! Route selection as API Gateway does it (spec §2), and the error frames byte for byte (§6).
+//! Route selection as API Gateway does it (docs/behaviour.md §2), and the error frames byte for byte (§6).
 
 use regex::Regex;
 use switchboard_testkit::TestGateway;
@@ -42,7 +42,7 @@ async fn route_of(gw: &TestGateway, message: &str) -> String {
 
 #[tokio::test]
 async fn the_documented_expression_table() {
-    // spec §2.2: each expression evaluated against the same message selects the route named
+    // docs/behaviour.md §2.2: each expression evaluated against the same message selects the route named
     // by its result.
     let cases = [
         ("$request.body.action", "join"),

@@ -1,4 +1,4 @@
-//! Idle timeout and maximum connection lifetime close with 1001 "Going away" (spec §3.4),
+//! Idle timeout and maximum connection lifetime close with 1001 "Going away" (docs/behaviour.md §3.4),
 //! tested with paused time: the clock jumps to the next timer instead of waiting.
 
 use std::time::Duration;

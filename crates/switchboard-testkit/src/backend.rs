@@ -1,5 +1,5 @@
 //! A real HTTP backend on `127.0.0.1:0` that records what the gateway sends it, for
-//! HTTP_PROXY / HTTP integration tests (spec §4.3), plus two misbehaving peers.
+//! HTTP_PROXY / HTTP integration tests (docs/behaviour.md §4.3), plus two misbehaving peers.
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};

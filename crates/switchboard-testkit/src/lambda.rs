@@ -1,6 +1,6 @@
 //! A local stand-in for AWS Lambda that speaks the real Invoke API wire protocol
 //! (`POST /2015-03-31/functions/{FunctionName}/invocations`), so the gateway's own Lambda client
-//! and SigV4 signer are exercised end to end (AWS_PROXY, spec §4.2).
+//! and SigV4 signer are exercised end to end (AWS_PROXY, docs/behaviour.md §4.2).
 //!
 //! Signatures are checked by re-signing each request with the `aws-sigv4` crate, an
 //! implementation independent of the gateway's signer.

@@ -1,5 +1,5 @@
 //! Located configuration errors: every problem names the file, line, column and key path
-//! (`shared/spec/config.md`: "reported with the file name, line and column, and the path of the key").
+//! (`docs/configuration.md`: "reported with the file name, line and column, and the path of the key").
 
 use std::fmt;
 

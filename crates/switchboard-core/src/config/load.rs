@@ -1,5 +1,5 @@
 //! Reading a configuration file: TOML syntax, then the typed model, then the cross-checks, every
-//! failure located at a line and column of the file (`shared/spec/config.md`, introduction).
+//! failure located at a line and column of the file (`docs/configuration.md`, introduction).
 
 use super::error::{ConfigError, KeyPath, Problem, Segment};
 use super::model::Config;

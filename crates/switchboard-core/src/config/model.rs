@@ -1,4 +1,4 @@
-//! The configuration file model: one struct per table of `shared/spec/config.md`.
+//! The configuration file model: one struct per table of `docs/configuration.md`.
 //!
 //! Key names are the wire names of the matching API Gateway v2 fields (camelCase). Every struct
 //! denies unknown fields so a typo is an error, not a silently ignored setting.

@@ -6,7 +6,7 @@ use super::*;
 use crate::selection::{SelectionError, SelectionExpression};
 use crate::template::{Template, TemplateError};
 
-/// The complete example of `shared/spec/config.md`, verbatim.
+/// The complete example of `docs/configuration.md`, verbatim.
 const EXAMPLE: &str = r#####"[server]
 listen = "127.0.0.1:8080"            # client WebSocket listener (ws://, or wss:// with [server.tls])
 # domainName = "ws.example.com"      # requestContext.domainName; default: the upgrade request's Host

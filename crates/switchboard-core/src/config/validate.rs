@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddr;
 
-/// Largest mapping template API Gateway accepts: 300 KB (spec §9).
+/// Largest mapping template API Gateway accepts: 300 KB (docs/behaviour.md §9).
 const MAX_TEMPLATE_BYTES: usize = 300 * 1024;
-/// Largest access log format API Gateway accepts: 3 KB (spec §9).
+/// Largest access log format API Gateway accepts: 3 KB (docs/behaviour.md §9).
 const MAX_ACCESS_LOG_FORMAT_BYTES: usize = 3 * 1024;
-/// Integration timeout range of WebSocket APIs, in milliseconds (spec §4.1).
+/// Integration timeout range of WebSocket APIs, in milliseconds (docs/behaviour.md §4.1).
 const TIMEOUT_MILLIS: std::ops::RangeInclusive<u64> = 50..=29_000;
 /// Longest custom route key.
 const MAX_ROUTE_KEY_CHARS: usize = 128;
@@ -234,7 +234,7 @@ impl Checks {
                 ),
             );
         }
-        // The account id appears in every ARN the gateway builds (spec §8.1).
+        // The account id appears in every ARN the gateway builds (docs/behaviour.md §8.1).
         if !is_account_id(&aws.account_id) {
             self.fail(
                 path.key("accountId"),
@@ -265,7 +265,7 @@ impl Checks {
                 ),
             );
         }
-        // Required for WebSocket APIs (spec §2.1).
+        // Required for WebSocket APIs (docs/behaviour.md §2.1).
         if api.route_selection_expression.trim().is_empty() {
             self.fail(
                 path.key("routeSelectionExpression"),
@@ -278,7 +278,7 @@ impl Checks {
                 "routeSelectionExpression",
             );
         }
-        // Only two values are supported (spec §2.4).
+        // Only two values are supported (docs/behaviour.md §2.4).
         if let Some(expression) = &api.api_key_selection_expression {
             if expression != "$request.header.x-api-key"
                 && expression != "$context.authorizer.usageIdentifierKey"
@@ -292,7 +292,7 @@ impl Checks {
                 );
             }
         }
-        // Deploying a stage needs a route (spec §10).
+        // Deploying a stage needs a route (docs/behaviour.md §10).
         if !api.stages.is_empty() && api.routes.is_empty() {
             self.fail(
                 path.key("routes"),
@@ -375,7 +375,7 @@ impl Checks {
 
     fn access_log(&mut self, path: KeyPath, settings: &AccessLogSettings) {
         let format_path = path.key("format");
-        // AWS: a single line that includes $context.requestId, at most 3 KB (spec §9, §10).
+        // AWS: a single line that includes $context.requestId, at most 3 KB (docs/behaviour.md §9, §10).
         if settings.format.trim().is_empty() {
             self.fail(format_path, "access log format must not be empty");
         } else if settings.format.len() > MAX_ACCESS_LOG_FORMAT_BYTES {
@@ -456,7 +456,7 @@ impl Checks {
                     format!("integrationMethod `{method}` must be an uppercase HTTP method such as POST"),
                 );
             } else if kind == IntegrationType::AwsProxy && method != "POST" {
-                // Lambda Invoke, and our HTTP form of it, are POST requests (config.md).
+                // Lambda Invoke, and our HTTP form of it, are POST requests (docs/configuration.md).
                 self.fail(
                     path.key("integrationMethod"),
                     format!("AWS_PROXY integrations are invoked with POST, not {method}"),
@@ -464,7 +464,7 @@ impl Checks {
             }
         }
 
-        // Proxy integrations pass bodies through unchanged (spec §5).
+        // Proxy integrations pass bodies through unchanged (docs/behaviour.md §5).
         let proxy = matches!(kind, IntegrationType::AwsProxy | IntegrationType::HttpProxy);
         if proxy && !integration.request_templates.is_empty() {
             self.fail(
@@ -523,7 +523,7 @@ impl Checks {
         }
     }
 
-    /// `integrationUri` forms of config.md, after `${stageVariables.x}` placeholders (spec §10).
+    /// `integrationUri` forms of docs/configuration.md, after `${stageVariables.x}` placeholders (docs/behaviour.md §10).
     fn integration_uri(&mut self, path: &KeyPath, kind: IntegrationType, uri: Option<&str>) {
         let uri_path = path.key("integrationUri");
         let Some(uri) = uri else {
@@ -578,7 +578,7 @@ impl Checks {
         }
     }
 
-    /// Request parameter mappings (spec §4.3).
+    /// Request parameter mappings (docs/behaviour.md §4.3).
     fn integration_parameter(&mut self, path: KeyPath, target: &str, source: &str) {
         let target_ok = target
             .strip_prefix("integration.request.header.")
@@ -606,7 +606,7 @@ impl Checks {
         }
     }
 
-    /// `$default` or `/regex/` (spec §5).
+    /// `$default` or `/regex/` (docs/behaviour.md §5).
     fn integration_response_key(&mut self, path: KeyPath, key: &str) {
         if key == "$default" {
             return;
@@ -684,7 +684,7 @@ impl Checks {
                 ),
             },
         }
-        // Only `$default` is supported (spec §2.4, §5).
+        // Only `$default` is supported (docs/behaviour.md §2.4, §5).
         if let Some(expression) = &route.route_response_selection_expression {
             if expression != "$default" {
                 self.fail(
@@ -709,7 +709,7 @@ impl Checks {
                 }
             }
         } else {
-            // Authorization settings only work on `$connect` (spec §8, §8.3).
+            // Authorization settings only work on `$connect` (docs/behaviour.md §8, §8.3).
             let only_connect = |what: &str| format!("{what} applies only to the $connect route");
             if route
                 .authorization_type
@@ -822,7 +822,7 @@ impl Checks {
                 }
             }
         }
-        // Identity source patterns of WebSocket authorizers (spec §8.2).
+        // Identity source patterns of WebSocket authorizers (docs/behaviour.md §8.2).
         for (i, source) in authorizer.identity_source.iter().enumerate() {
             if !is_identity_source(source) {
                 self.fail(
@@ -911,7 +911,7 @@ impl Checks {
         if let Some(content_type) = &model.content_type {
             self.non_empty(path.key("contentType"), content_type, "contentType");
         }
-        // A draft-4 JSON Schema is a JSON object (spec §4.7).
+        // A draft-4 JSON Schema is a JSON object (docs/behaviour.md §4.7).
         match serde_json::from_str::<serde_json::Value>(&model.schema) {
             Ok(serde_json::Value::Object(_)) => {}
             Ok(_) => self.fail(
@@ -952,7 +952,7 @@ impl Checks {
                 );
             }
             for (j, resource) in principal.allow.iter().enumerate() {
-                // Policies name route ARNs (spec §8.1).
+                // Policies name route ARNs (docs/behaviour.md §8.1).
                 if !resource.starts_with("arn:aws:execute-api:") {
                     self.fail(
                         principal_path.key("allow").index(j),
@@ -1037,7 +1037,7 @@ fn authorizer_type_name(kind: AuthorizerType) -> &'static str {
     }
 }
 
-/// Why `key` is not a valid route key (spec §2.1), if it is not.
+/// Why `key` is not a valid route key (docs/behaviour.md §2.1), if it is not.
 fn route_key_problem(key: &str) -> Option<String> {
     match key {
         "$connect" | "$disconnect" | "$default" => None,
@@ -1064,14 +1064,14 @@ fn is_stage_variable_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Request parameter names: `^[a-zA-Z0-9._$-]+$` (spec §4.3).
+/// Request parameter names: `^[a-zA-Z0-9._$-]+$` (docs/behaviour.md §4.3).
 fn is_parameter_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '$' | '-'))
 }
 
-/// Request parameter mapping sources (spec §4.3).
+/// Request parameter mapping sources (docs/behaviour.md §4.3).
 fn is_parameter_source(s: &str) -> bool {
     if s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') {
         return true;
@@ -1091,7 +1091,7 @@ fn is_parameter_source(s: &str) -> bool {
         .is_some_and(|path| !path.is_empty() && !path.chars().any(char::is_whitespace))
 }
 
-/// Authorizer identity sources (spec §8.2, CDK patterns).
+/// Authorizer identity sources (docs/behaviour.md §8.2, CDK patterns).
 fn is_identity_source(s: &str) -> bool {
     [
         "route.request.header.",
@@ -1117,7 +1117,7 @@ fn is_uppercase_http_token(s: &str) -> bool {
 }
 
 /// Replaces each `${stageVariables.NAME}` with a neutral token so the URI can be checked; also
-/// says whether the URI starts with one (then the variable supplies scheme and host, spec §10).
+/// says whether the URI starts with one (then the variable supplies scheme and host, docs/behaviour.md §10).
 fn substitute_stage_variables(uri: &str) -> Result<(String, bool), String> {
     let mut resolved = String::with_capacity(uri.len());
     let mut rest = uri;
@@ -1212,7 +1212,7 @@ fn is_lambda_invocation_uri(s: &str) -> bool {
     is_partition(partition) && is_region(region) && function.is_some_and(is_lambda_function_arn)
 }
 
-/// `arn:aws:apigateway:{region}:{service}:action/{Action}` (spec §4.4).
+/// `arn:aws:apigateway:{region}:{service}:action/{Action}` (docs/behaviour.md §4.4).
 fn is_aws_action_uri(s: &str) -> bool {
     let Some((partition, rest)) = s.strip_prefix("arn:").and_then(|r| r.split_once(':')) else {
         return false;

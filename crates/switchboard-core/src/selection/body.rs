@@ -1,4 +1,4 @@
-//! Finding a value in a JSON text by walking it, and stringifying it like AWS (spec §2.2, §2.3).
+//! Finding a value in a JSON text by walking it, and stringifying it like AWS (docs/behaviour.md §2.2, §2.3).
 //!
 //! The walk descends only along the path and skips everything else with `IgnoredAny`, so a
 //! lookup allocates nothing and the found value is a `RawValue` borrowed from the text.
@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::{BodyPath, PathSegment};
 
-/// The stringified value at `path` in a JSON text, as route selection sees it (spec §2.3).
+/// The stringified value at `path` in a JSON text, as route selection sees it (docs/behaviour.md §2.3).
 ///
 /// `None` when `body` is not one valid JSON document (trailing characters count as invalid).
 /// Otherwise `Some`: a missing path or `null` gives `""`, anything else [`stringify_value`].
@@ -25,12 +25,12 @@ pub fn body_value<'a>(body: &'a str, path: &BodyPath) -> Option<Cow<'a, str>> {
     }
 }
 
-/// Turns a JSON value into a selection key (spec §2.2: "results are stringified").
+/// Turns a JSON value into a selection key (docs/behaviour.md §2.2: "results are stringified").
 ///
 /// - string: its unescaped value (borrowed when it has no escapes; a lone UTF-16 surrogate in a
 ///   `\u` escape becomes U+FFFD replacement characters);
 /// - number: exactly its text in the message (`1.0` stays `1.0`, `1e3` stays `1e3`);
-/// - `true` / `false`; `null`: `""` (as a missing path, spec §2.3);
+/// - `true` / `false`; `null`: `""` (as a missing path, docs/behaviour.md §2.3);
 /// - array: `[item1, item2]`, the AWS-documented form, which is Java's `List.toString`: elements
 ///   stringified by these rules, except that a `null` element shows as `null`, joined by `", "`;
 /// - containers nested deeper than 128 levels appear as their JSON text;
@@ -60,7 +60,7 @@ pub(super) fn is_json(body: &str) -> bool {
     IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok()
 }
 
-/// Walks `body` to `path`, validating the whole document (spec §2.3: trailing garbage is invalid).
+/// Walks `body` to `path`, validating the whole document (docs/behaviour.md §2.3: trailing garbage is invalid).
 pub(super) fn lookup<'a>(
     body: &'a str,
     path: &[PathSegment],
@@ -139,7 +139,7 @@ impl<'de> DeserializeSeed<'de> for Walk<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         match self.path.split_first() {
-            // Arrived: keep the exact text so numbers keep their form (spec §2.2).
+            // Arrived: keep the exact text so numbers keep their form (docs/behaviour.md §2.2).
             None => <&'de RawValue>::deserialize(de).map(Some),
             Some((segment, rest)) => de.deserialize_any(Step { segment, rest }),
         }
@@ -200,7 +200,7 @@ impl<'de> Visitor<'de> for Step<'_> {
         Ok(found)
     }
 
-    // Scalars have no members: the path is not there (spec §2.3: top-level non-objects → "").
+    // Scalars have no members: the path is not there (docs/behaviour.md §2.3: top-level non-objects → "").
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
         Ok(None)
     }

@@ -1,4 +1,4 @@
-//! The expression grammar (spec §2.2): static text, `\$` escapes, `$name.path` and `${name.path}`.
+//! The expression grammar (docs/behaviour.md §2.2): static text, `\$` escapes, `$name.path` and `${name.path}`.
 
 use super::{BodyPath, Part, PathSegment, Variable};
 
@@ -15,7 +15,7 @@ fn error<T>(message: impl Into<String>, byte: usize) -> Result<T, ParseError> {
     })
 }
 
-/// Characters an unbraced variable extends over, besides bracket segments (spec §2.2).
+/// Characters an unbraced variable extends over, besides bracket segments (docs/behaviour.md §2.2).
 fn is_unbraced_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
 }
@@ -30,7 +30,7 @@ pub(super) fn is_plain_name(key: &str) -> bool {
 
 /// Splits an expression into merged static text and variables.
 pub(super) fn parse_parts(source: &str) -> Result<Vec<Part>, ParseError> {
-    // An unescaped `$default` alone is the catch-all, the same as `\$default` (spec §2.2, §2.4).
+    // An unescaped `$default` alone is the catch-all, the same as `\$default` (docs/behaviour.md §2.2, §2.4).
     if source == "$default" {
         return Ok(vec![Part::Text("$default".to_owned())]);
     }
@@ -40,7 +40,7 @@ pub(super) fn parse_parts(source: &str) -> Result<Vec<Part>, ParseError> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            // `\$` is a literal dollar (spec §2.2); any other backslash is literal text.
+            // `\$` is a literal dollar (docs/behaviour.md §2.2); any other backslash is literal text.
             b'\\' if bytes.get(i + 1) == Some(&b'$') => {
                 text.push('$');
                 i += 2;
@@ -233,7 +233,7 @@ fn parse_name(rest: &str, base: usize, dotted: bool) -> Result<String, ParseErro
     Ok(name.to_owned())
 }
 
-/// A JSON path as it follows `body` (spec §2.2): `.name`, `['name']`, `["name"]`, `[0]`.
+/// A JSON path as it follows `body` (docs/behaviour.md §2.2): `.name`, `['name']`, `["name"]`, `[0]`.
 pub(super) fn parse_body_path(path: &str, base: usize) -> Result<BodyPath, ParseError> {
     let bytes = path.as_bytes();
     let mut segments = Vec::new();
@@ -249,7 +249,7 @@ pub(super) fn parse_body_path(path: &str, base: usize) -> Result<BodyPath, Parse
                 if name.is_empty() {
                     return error("empty name in body path", base + i);
                 }
-                // Evaluation happens once (spec §2.2): a `$` or `{` here is a nesting mistake.
+                // Evaluation happens once (docs/behaviour.md §2.2): a `$` or `{` here is a nesting mistake.
                 if let Some(n) = name.find(['$', '{']) {
                     return error(
                         "nested variables are not supported (quote unusual names: ['name'])",

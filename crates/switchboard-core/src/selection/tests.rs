@@ -29,7 +29,7 @@ fn path(text: &str) -> BodyPath {
     }
 }
 
-// === spec §2.2 evaluation table ===
+// === docs/behaviour.md §2.2 evaluation table ===
 
 #[test]
 fn documented_evaluation_table() {
@@ -78,7 +78,7 @@ fn numbers_and_booleans_borrow_too() {
     ));
 }
 
-// === spec §2.3 selection semantics ===
+// === docs/behaviour.md §2.3 selection semantics ===
 
 #[test]
 fn non_json_messages_select_nothing() {
@@ -320,7 +320,7 @@ fn default_only_alone_is_the_catch_all() {
     assert!(err.message.contains("unknown variable"), "{err}");
 }
 
-// === variables and general evaluation (spec §2.4) ===
+// === variables and general evaluation (docs/behaviour.md §2.4) ===
 
 #[test]
 fn variables_expose_root_name_and_path() {
@@ -381,7 +381,7 @@ fn evaluate_with_caller_values() {
     });
     assert_eq!(value, "500:Boom!");
     assert_eq!(e.evaluate(|_| None), ":!");
-    // No recursion (spec §2.2): a value that looks like a variable stays text.
+    // No recursion (docs/behaviour.md §2.2): a value that looks like a variable stays text.
     let once = expr("$stageVariables.a").evaluate(|_| Some(Cow::Borrowed("${stageVariables.a}")));
     assert_eq!(once, "${stageVariables.a}");
 }

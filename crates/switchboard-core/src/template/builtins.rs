@@ -1,4 +1,4 @@
-//! `$input` and `$util` (spec §4.6).
+//! `$input` and `$util` (docs/behaviour.md §4.6).
 
 use std::rc::Rc;
 

@@ -1,4 +1,4 @@
-//! Mapping templates: API Gateway's dialect of Apache Velocity (VTL), spec §4.4–§4.6.
+//! Mapping templates: API Gateway's dialect of Apache Velocity (VTL), docs/behaviour.md §4.4–§4.6.
 //!
 //! A [`Template`] is parsed once at config load and rendered per message into one `String`.
 //! It sees `$input` (the message body, JSONPath lookups, parameters), `$context` (through
@@ -76,7 +76,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Largest template accepted by [`Template::parse`] (API Gateway's 300 KB, spec §4.6).
+/// Largest template accepted by [`Template::parse`] (API Gateway's 300 KB, docs/behaviour.md §4.6).
 pub const MAX_TEMPLATE_BYTES: usize = 300 * 1024;
 /// Deepest nesting of blocks, brackets and operators the parser accepts.
 pub const MAX_NESTING: usize = 64;
@@ -119,7 +119,7 @@ pub struct TemplateError {
     pub message: String,
 }
 
-/// Supplies `$context.*` values (spec §4.6).
+/// Supplies `$context.*` values (docs/behaviour.md §4.6).
 pub trait ContextVariables {
     /// The value at a dotted path below `$context`, e.g. `connectionId`,
     /// `authorizer.principalId` or `identity.sourceIp`. Strings render raw, numbers and

@@ -1,4 +1,4 @@
-//! The string functions behind `$util.*` (spec §4.6), matching the Java library calls API
+//! The string functions behind `$util.*` (docs/behaviour.md §4.6), matching the Java library calls API
 //! Gateway is built on.
 
 use base64::Engine as _;

@@ -1,4 +1,4 @@
-//! Authorization on `$connect` (spec §8, §3.1): `AWS_IAM` signatures, Lambda REQUEST
+//! Authorization on `$connect` (docs/behaviour.md §8, §3.1): `AWS_IAM` signatures, Lambda REQUEST
 //! authorizers, JWT (extension), API keys and required request parameters. It runs once per
 //! connection, before the `$connect` integration; what it learns travels with every event.
 //! Refusals are logged at debug with the reason; the client only gets the status.
@@ -59,7 +59,7 @@ impl Refusal {
         }
     }
 
-    /// The authorizer itself failed: 500 (spec §3.1).
+    /// The authorizer itself failed: 500 (docs/behaviour.md §3.1).
     pub fn internal(reason: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, reason)
     }

@@ -1,4 +1,4 @@
-//! Lambda REQUEST authorizers (spec §8.2): identity sources checked first (401 without a call
+//! Lambda REQUEST authorizers (docs/behaviour.md §8.2): identity sources checked first (401 without a call
 //! when one is missing), the authorizer event sent like an `AWS_PROXY` invocation, and its
 //! output — `principalId`, `policyDocument`, `context`, `usageIdentifierKey` — applied.
 
@@ -170,7 +170,7 @@ impl RequestAuthorizer {
         let started = Instant::now();
         let payload = match self.function.invoke_payload(event, stage_variables).await {
             Ok(p) => p,
-            // The documented way for an authorizer to say 401 (spec §3.1).
+            // The documented way for an authorizer to say 401 (docs/behaviour.md §3.1).
             Err(IntegrationError::FunctionError(m)) if m == "Unauthorized" => {
                 return Err(Refusal::new(
                     StatusCode::UNAUTHORIZED,

@@ -1,4 +1,4 @@
-//! `AWS` service integrations (spec §4.4): the request template's output POSTed to an AWS
+//! `AWS` service integrations (docs/behaviour.md §4.4): the request template's output POSTed to an AWS
 //! JSON-protocol service (`X-Amz-Target: {prefix}.{Action}`), SigV4-signed; the service's HTTP
 //! status selects the integration response, whose template sees the service's reply as `$input`.
 

@@ -1,4 +1,4 @@
-//! `HTTP` (non-proxy, spec §4.3, §5): the request template's output to `integrationMethod
+//! `HTTP` (non-proxy, docs/behaviour.md §4.3, §5): the request template's output to `integrationMethod
 //! integrationUri`; the backend's status selects the integration response whose template
 //! the client gets on two-way routes.
 

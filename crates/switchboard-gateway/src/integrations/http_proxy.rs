@@ -1,4 +1,4 @@
-//! `HTTP_PROXY` (spec §4.3): the raw message to `integrationMethod integrationUri`, the
+//! `HTTP_PROXY` (docs/behaviour.md §4.3): the raw message to `integrationMethod integrationUri`, the
 //! backend's body back verbatim on two-way routes.
 
 use super::client::BackendClient;

@@ -1,4 +1,4 @@
-//! The outbound request of the HTTP integrations (`HTTP_PROXY` and `HTTP`, spec §4.3):
+//! The outbound request of the HTTP integrations (`HTTP_PROXY` and `HTTP`, docs/behaviour.md §4.3):
 //! method, URI with stage variables, forwarded `$connect` headers, API Gateway's own headers
 //! and `requestParameters` mappings. Only the body differs between the two types.
 

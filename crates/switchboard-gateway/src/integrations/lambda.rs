@@ -1,4 +1,4 @@
-//! `AWS_PROXY` (spec §4.2): the Lambda proxy event, sent through the Lambda Invoke API
+//! `AWS_PROXY` (docs/behaviour.md §4.2): the Lambda proxy event, sent through the Lambda Invoke API
 //! (SigV4, service `lambda`) or POSTed to a plain URL (extension), and the
 //! `{statusCode, headers, body}` reply read back.
 

@@ -1,4 +1,4 @@
-//! MOCK integrations (spec §4.5): the request template's `statusCode` is the status; the
+//! MOCK integrations (docs/behaviour.md §4.5): the request template's `statusCode` is the status; the
 //! selected integration response's template is the reply.
 
 use super::non_proxy::NonProxyMapping;
@@ -33,7 +33,7 @@ impl MockIntegration {
             RequestMapping::Rejected => return Err(IntegrationError::Unmapped),
         };
         // For MOCK, `$input` in response templates is the client's message: there is no
-        // backend body, and this is what lets a MOCK route echo (config.md example).
+        // backend body, and this is what lets a MOCK route echo (docs/configuration.md example).
         let body = match responses
             .select(&status.to_string())
             .and_then(|r| r.template(status))
@@ -49,7 +49,7 @@ impl MockIntegration {
     }
 }
 
-/// Status when the request template gives none (spec §4.5: UNCONFIRMED, assume 200).
+/// Status when the request template gives none (docs/behaviour.md §4.5: UNCONFIRMED, assume 200).
 const DEFAULT_STATUS: u16 = 200;
 
 /// `statusCode` of a rendered MOCK request template, e.g. `{"statusCode": 403}`.

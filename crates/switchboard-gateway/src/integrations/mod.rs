@@ -1,4 +1,4 @@
-//! Backend integrations (spec §4): what a route invokes, and the reply it hands back.
+//! Backend integrations (docs/behaviour.md §4): what a route invokes, and the reply it hands back.
 
 mod aws;
 mod client;
@@ -29,15 +29,15 @@ use switchboard_core::selection::{SelectionExpression, Variable};
 /// One configured integration.
 #[derive(Debug)]
 pub enum Integration {
-    /// No backend: templates decide the status and the reply (spec §4.5).
+    /// No backend: templates decide the status and the reply (docs/behaviour.md §4.5).
     Mock(MockIntegration),
-    /// An HTTP endpoint, proxied (spec §4.3).
+    /// An HTTP endpoint, proxied (docs/behaviour.md §4.3).
     HttpProxy(HttpProxy),
-    /// A Lambda function (or a Lambda-style URL), proxied (spec §4.2).
+    /// A Lambda function (or a Lambda-style URL), proxied (docs/behaviour.md §4.2).
     Lambda(LambdaProxy),
-    /// An HTTP endpoint through mapping templates (spec §4.3, §5).
+    /// An HTTP endpoint through mapping templates (docs/behaviour.md §4.3, §5).
     Http(HttpIntegration),
-    /// An AWS service action through mapping templates (spec §4.4).
+    /// An AWS service action through mapping templates (docs/behaviour.md §4.4).
     Aws(AwsIntegration),
 }
 

@@ -1,5 +1,5 @@
 //! The mapping shared by the non-proxy integrations that call a backend (`HTTP`, `AWS`;
-//! spec §4.3, §4.4, §5): a request template renders the body sent, the backend's status
+//! docs/behaviour.md §4.3, §4.4, §5): a request template renders the body sent, the backend's status
 //! selects an integration response, and its template renders what the client gets.
 
 use super::{IntegrationReply, Invocation};

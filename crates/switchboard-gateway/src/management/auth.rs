@@ -1,4 +1,4 @@
-//! SigV4 on management calls (spec §7.4): the shared verifier of [`crate::auth::sigv4`] with
+//! SigV4 on management calls (docs/behaviour.md §7.4): the shared verifier of [`crate::auth::sigv4`] with
 //! the configured key pairs, its failures mapped to the error shapes the SDKs expect.
 
 use super::errors::MgmtError;

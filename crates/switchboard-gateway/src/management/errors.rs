@@ -1,4 +1,4 @@
-//! Management API responses as the AWS SDKs parse them (spec §7.3): the error code in
+//! Management API responses as the AWS SDKs parse them (docs/behaviour.md §7.3): the error code in
 //! `x-amzn-ErrorType`, the message in the JSON body, a request id on every response.
 
 use bytes::Bytes;

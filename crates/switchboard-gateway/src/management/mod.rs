@@ -1,4 +1,4 @@
-//! The `@connections` management API (spec §7): `POST` sends, `GET` describes, `DELETE`
+//! The `@connections` management API (docs/behaviour.md §7): `POST` sends, `GET` describes, `DELETE`
 //! disconnects; plus `/health` and `/metrics`. Wire-compatible with the AWS SDKs'
 //! `ApiGatewayManagementApi` clients.
 
@@ -26,7 +26,7 @@ use switchboard_core::context::iso8601_millis;
 use switchboard_core::ids::{uuid_v4, AwsId};
 use tokio::net::TcpListener;
 
-/// `Data` limit of `PostToConnection` (spec §7.2).
+/// `Data` limit of `PostToConnection` (docs/behaviour.md §7.2).
 pub const MAX_POST_BYTES: usize = 131_072;
 /// Largest over-limit body still read (and discarded) so that its 413 reaches the client.
 const MAX_DRAIN_BYTES: usize = 8 * MAX_POST_BYTES;
