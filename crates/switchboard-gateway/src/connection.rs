@@ -4,14 +4,15 @@
 
 use crate::directory::{CloseCause, ConnectionShared, Outbound};
 use crate::dispatch::{self, Inbound};
-use crate::outbound::OutboundQueue;
+use crate::outbound::{OutboundQueue, MAX_MESSAGE_BYTES};
 use crate::runtime::Stage;
 use crate::server::GatewayState;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use switchboard_core::config::BinaryFrames;
 use switchboard_core::context::DisconnectStatus;
@@ -69,6 +70,9 @@ impl ConnectionTask {
                 let config = WebSocketConfig::default()
                     .read_buffer_size(READ_BUFFER)
                     .write_buffer_size(0)
+                    // One outgoing message plus a pong or close frame: a client that stops
+                    // reading (or floods pings) cannot grow the buffer (pongs replace each other).
+                    .max_write_buffer_size(MAX_MESSAGE_BYTES + 1024)
                     .max_frame_size(Some(limits.max_frame_bytes))
                     .max_message_size(Some(limits.max_message_bytes));
                 let ws = WebSocketStream::from_raw_socket(
@@ -87,6 +91,12 @@ impl ConnectionTask {
     }
 
     /// Serves an established WebSocket (generic so tests can use any stream).
+    ///
+    /// Writing never blocks the loop: a message is handed to the socket and, when the client
+    /// does not take it at once, the socket is flushed by the same `select!` that watches the
+    /// close signal and the timers. While a write is pending nothing more is popped or read, so
+    /// a client that stops reading holds back only itself (TCP backpressure), and `DELETE`, the
+    /// idle timeout, the lifetime limit and reload closes still take effect.
     pub async fn serve<S>(self, mut ws: WebSocketStream<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -99,8 +109,11 @@ impl ConnectionTask {
         let inflight = Arc::new(Semaphore::new(self.max_inflight));
         let mut permit: Option<OwnedSemaphorePermit> = None;
         let close = self.shared.close.clone();
+        // A written message has not fully reached the socket yet.
+        let mut flushing = false;
 
         let ending = loop {
+            let reading = permit.is_some() && !flushing;
             tokio::select! {
                 biased;
                 _ = close.cancelled() => {
@@ -109,19 +122,28 @@ impl ConnectionTask {
                         _ => Ending::ServerCloses(1001, GOING_AWAY),
                     };
                 }
-                out = self.outbound.pop() => {
+                _ = &mut lifetime => break Ending::ServerCloses(1001, GOING_AWAY),
+                _ = &mut idle_timer => break Ending::ServerCloses(1001, GOING_AWAY),
+                out = self.outbound.pop(), if !flushing => {
                     self.stage.ops.sent(&out);
-                    if ws.send(outbound_message(out)).await.is_err() {
-                        break Ending::Lost;
+                    match write(&mut ws, out) {
+                        Ok(pending) => flushing = pending,
+                        Err(_) => break Ending::Lost,
                     }
                     idle_timer.as_mut().reset(Instant::now() + idle);
                 }
-                _ = &mut lifetime => break Ending::ServerCloses(1001, GOING_AWAY),
-                _ = &mut idle_timer => break Ending::ServerCloses(1001, GOING_AWAY),
                 p = Arc::clone(&inflight).acquire_owned(), if permit.is_none() => {
                     permit = p.ok();
                 }
-                frame = ws.next(), if permit.is_some() => {
+                event = socket_event(&mut ws, flushing, reading), if flushing || reading => {
+                    let frame = match event {
+                        SocketEvent::Flushed(Ok(())) => {
+                            flushing = false;
+                            continue;
+                        }
+                        SocketEvent::Flushed(Err(_)) => break Ending::Lost,
+                        SocketEvent::Frame(frame) => frame,
+                    };
                     let inbound = match frame {
                         Some(Ok(Message::Text(text))) => Inbound::Text(text),
                         Some(Ok(Message::Binary(bytes))) => match limits.binary_frames {
@@ -130,8 +152,9 @@ impl ConnectionTask {
                                 break Ending::ServerCloses(1003, "Binary frames are not supported");
                             }
                         },
-                        // tungstenite answers pings itself; control frames do not reset the
-                        // idle timer (UNCONFIRMED on AWS, docs/behaviour.md §3.4).
+                        // tungstenite answers pings itself (one pong pending at most); control
+                        // frames do not reset the idle timer (UNCONFIRMED on AWS,
+                        // docs/behaviour.md §3.4).
                         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                         Some(Ok(Message::Close(frame))) => break Ending::ClientClosed(client_status(frame)),
                         Some(Err(e)) => break ending_for_error(e),
@@ -141,8 +164,9 @@ impl ConnectionTask {
                     idle_timer.as_mut().reset(Instant::now() + idle);
                     if let Some(reply) = dispatch::message(&self, inbound, &mut permit).await {
                         self.stage.ops.sent(&reply);
-                        if ws.send(outbound_message(reply)).await.is_err() {
-                            break Ending::Lost;
+                        match write(&mut ws, reply) {
+                            Ok(pending) => flushing = pending,
+                            Err(_) => break Ending::Lost,
                         }
                     }
                 }
@@ -195,10 +219,53 @@ impl ConnectionTask {
     }
 }
 
-fn outbound_message(out: Outbound) -> Message {
-    match out {
+/// What the socket had for the loop.
+enum SocketEvent {
+    /// Everything written so far reached the socket (or failed to).
+    Flushed(Result<(), WsError>),
+    /// A frame from the client, an error, or the end of the stream.
+    Frame(Option<Result<Message, WsError>>),
+}
+
+/// Waits for the pending write to finish (when `flushing`) or the next client frame (when
+/// `reading`), whichever comes first; one future so both can borrow the socket.
+fn socket_event<'a, S>(
+    ws: &'a mut WebSocketStream<S>,
+    flushing: bool,
+    reading: bool,
+) -> impl std::future::Future<Output = SocketEvent> + 'a
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    std::future::poll_fn(move |cx| {
+        if flushing {
+            if let Poll::Ready(result) = ws.poll_flush_unpin(cx) {
+                return Poll::Ready(SocketEvent::Flushed(result));
+            }
+        }
+        if reading {
+            if let Poll::Ready(frame) = ws.poll_next_unpin(cx) {
+                return Poll::Ready(SocketEvent::Frame(frame));
+            }
+        }
+        Poll::Pending
+    })
+}
+
+/// Hands a message to the socket without waiting; `Ok(true)` when part of it is still
+/// buffered because the client is not reading (the loop then flushes it).
+fn write<S>(ws: &mut WebSocketStream<S>, out: Outbound) -> Result<bool, WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let message = match out {
         Outbound::Text(t) => Message::Text(t),
         Outbound::Binary(b) => Message::Binary(b),
+    };
+    ws.start_send_unpin(message)?;
+    match ws.flush().now_or_never() {
+        Some(result) => result.map(|()| false),
+        None => Ok(true),
     }
 }
 

@@ -23,6 +23,19 @@ pub enum Outbound {
 }
 
 impl Outbound {
+    /// Payload length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Outbound::Text(t) => t.len(),
+            Outbound::Binary(b) => b.len(),
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Text when `bytes` are valid UTF-8, binary otherwise (README: how pushes are framed).
     pub fn from_bytes(bytes: Bytes) -> Self {
         match Utf8Bytes::try_from(bytes.clone()) {
@@ -154,11 +167,14 @@ impl LocalDirectory {
         Self::default()
     }
 
+    /// A live connection; one that is closing is already gone for everyone who addresses it
+    /// (a push would be dropped, a GET would describe a connection that is ending).
     fn get(&self, id: &AwsId) -> Option<ConnectionHandle> {
         self.map
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
+            .filter(|h| !h.shared.close.is_cancelled())
             .cloned()
     }
 

@@ -5,6 +5,7 @@ use crate::connection::ConnectionTask;
 use crate::directory::{ConnectionShared, Outbound};
 use crate::error::IntegrationError;
 use crate::integrations::{Integration, IntegrationReply, Invocation};
+use crate::outbound::MAX_MESSAGE_BYTES;
 use crate::runtime::{Route, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
@@ -69,7 +70,10 @@ pub async fn message(
             stage,
             handshake: None,
         };
-        let result = stage.ops.observe(&ctx, async { mock.invoke(&inv) }).await;
+        let result = stage
+            .ops
+            .observe(&ctx, async { deliverable(route, mock.invoke(&inv)) })
+            .await;
         return reply(route, &ctx, result);
     }
     let permit = permit.take();
@@ -86,7 +90,9 @@ pub async fn message(
         };
         let result = stage
             .ops
-            .observe(&ctx, route.integration.invoke(&inv))
+            .observe(&ctx, async {
+                deliverable(&route, route.integration.invoke(&inv).await)
+            })
             .await;
         drop(permit);
         if let Some(out) = reply(&route, &ctx, result) {
@@ -95,6 +101,29 @@ pub async fn message(
         }
     });
     None
+}
+
+/// A two-way reply larger than a message may be fails the call: replies obey the same limit
+/// as `@connections` posts (docs/behaviour.md §7.5).
+fn deliverable(
+    route: &Route,
+    result: Result<IntegrationReply, IntegrationError>,
+) -> Result<IntegrationReply, IntegrationError> {
+    match result {
+        Ok(reply)
+            if route.two_way
+                && reply
+                    .body
+                    .as_ref()
+                    .is_some_and(|b| b.len() > MAX_MESSAGE_BYTES) =>
+        {
+            let bytes = reply.body.as_ref().map_or(0, Bytes::len);
+            Err(IntegrationError::BadReply(format!(
+                "reply of {bytes} bytes is larger than the {MAX_MESSAGE_BYTES}-byte message limit"
+            )))
+        }
+        other => other,
+    }
 }
 
 /// The message a result sends to the client: the body on two-way routes, the

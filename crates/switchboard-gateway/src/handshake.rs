@@ -12,6 +12,7 @@ use crate::integrations::Invocation;
 use crate::metrics::{RefusalLabels, StageLabels};
 use crate::outbound::OutboundQueue;
 use crate::server::GatewayState;
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -179,7 +180,10 @@ pub async fn handle(
 
     // Reachable from now on: a push made right after `$connect` succeeded is queued, not lost.
     let limits = runtime.server.limits.clone();
-    let outbound = Arc::new(OutboundQueue::new(limits.outbound_queue_depth));
+    let outbound = Arc::new(OutboundQueue::new(
+        limits.outbound_queue_depth,
+        limits.outbound_queue_bytes,
+    ));
     let shared = Arc::new(ConnectionShared::new(info));
     state.directory.register(ConnectionHandle {
         shared: Arc::clone(&shared),
@@ -251,9 +255,13 @@ fn handshake_of(
     }
 }
 
-/// Checks the RFC 6455 upgrade headers; returns the client's key.
+/// Checks the RFC 6455 upgrade request (HTTP/1.1 or later, one key of 16 base64-encoded
+/// bytes, one version 13); returns the client's key. Refused before `$connect` runs.
 fn upgrade_key(req: &Request<Incoming>) -> Result<String, StatusCode> {
     let headers = req.headers();
+    if req.version() < http::Version::HTTP_11 {
+        return Err(StatusCode::BAD_REQUEST);
+    }
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {
             v.to_str()
@@ -267,16 +275,23 @@ fn upgrade_key(req: &Request<Incoming>) -> Result<String, StatusCode> {
     {
         return Err(StatusCode::UPGRADE_REQUIRED);
     }
-    if headers
-        .get(header::SEC_WEBSOCKET_VERSION)
+    let versions: Vec<&[u8]> = headers
+        .get_all(header::SEC_WEBSOCKET_VERSION)
+        .iter()
         .map(|v| v.as_bytes())
-        != Some(b"13")
-    {
+        .collect();
+    if versions != [b"13"] {
         return Err(StatusCode::UPGRADE_REQUIRED);
     }
-    header_text(headers, header::SEC_WEBSOCKET_KEY)
-        .filter(|k| k.len() == 24)
-        .ok_or(StatusCode::BAD_REQUEST)
+    let mut keys = headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
+    let (Some(key), None) = (keys.next(), keys.next()) else {
+        return Err(StatusCode::BAD_REQUEST);
+    };
+    let key = key.to_str().map_err(|_| StatusCode::BAD_REQUEST)?;
+    match base64::engine::general_purpose::STANDARD.decode(key) {
+        Ok(nonce) if nonce.len() == 16 => Ok(key.to_owned()),
+        _ => Err(StatusCode::BAD_REQUEST),
+    }
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

@@ -102,8 +102,8 @@ async fn serve<S>(
     }
 }
 
-/// Over `maxConnections`: a short 503 instead of a hanging socket.
-async fn refuse_busy(mut stream: TcpStream) {
+/// Over a connection cap: a short 503 instead of a hanging socket.
+pub async fn refuse_busy(mut stream: TcpStream) {
     let _ = stream
         .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 33\r\nconnection: close\r\n\r\n{\"message\":\"Service Unavailable\"}")
         .await;

@@ -2,6 +2,9 @@
 //! a tokio `mpsc` channel because an idle connection must stay small: the queue allocates
 //! nothing until something is queued, and gives the memory back once it drains (an `mpsc`
 //! channel allocates a 32-slot block up front — about 1.3 KB on every idle connection).
+//!
+//! The queue is bounded twice: in messages (`outboundQueueDepth`) and in bytes
+//! (`outboundQueueBytes`), so a client that does not read holds a bounded amount of memory.
 
 use crate::directory::{Outbound, PushError};
 use std::collections::VecDeque;
@@ -11,11 +14,16 @@ use tokio::sync::Notify;
 /// Capacity kept after draining; a burst larger than this is given back to the allocator.
 const KEEP_CAPACITY: usize = 4;
 
+/// Largest message sent to a client: replies and pushes obey the `@connections` `Data` limit
+/// (docs/behaviour.md §7.5), so one queued message never exceeds it.
+pub const MAX_MESSAGE_BYTES: usize = 131_072;
+
 /// A bounded multi-producer, single-consumer queue of messages for one client.
 #[derive(Debug)]
 pub struct OutboundQueue {
     state: Mutex<State>,
     capacity: usize,
+    max_bytes: usize,
     /// Wakes the connection task when a message arrives.
     readable: Notify,
     /// Wakes senders waiting for room.
@@ -25,15 +33,19 @@ pub struct OutboundQueue {
 #[derive(Debug, Default)]
 struct State {
     items: VecDeque<Outbound>,
+    /// Payload bytes of `items`.
+    bytes: usize,
     closed: bool,
 }
 
 impl OutboundQueue {
-    /// An empty queue holding at most `capacity` messages.
-    pub fn new(capacity: usize) -> Self {
+    /// An empty queue holding at most `capacity` messages and `max_bytes` payload bytes (an
+    /// empty queue takes any one message, so a message up to [`MAX_MESSAGE_BYTES`] always fits).
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             state: Mutex::new(State::default()),
             capacity: capacity.max(1),
+            max_bytes,
             readable: Notify::new(),
             writable: Notify::new(),
         }
@@ -71,9 +83,13 @@ impl OutboundQueue {
             if state.closed {
                 return Err((PushError::Gone, message));
             }
-            if state.items.len() >= self.capacity {
+            let len = message.len();
+            let full = state.items.len() >= self.capacity
+                || (!state.items.is_empty() && state.bytes + len > self.max_bytes);
+            if full {
                 return Err((PushError::QueueFull, message));
             }
+            state.bytes += len;
             state.items.push_back(message);
         }
         self.readable.notify_one();
@@ -97,6 +113,7 @@ impl OutboundQueue {
         let m = {
             let mut state = self.state();
             let m = state.items.pop_front();
+            state.bytes -= m.as_ref().map_or(0, Outbound::len);
             if state.items.is_empty() && state.items.capacity() > KEEP_CAPACITY {
                 state.items = VecDeque::new();
             }
@@ -113,6 +130,7 @@ impl OutboundQueue {
         let mut state = self.state();
         state.closed = true;
         state.items = VecDeque::new();
+        state.bytes = 0;
         drop(state);
         self.writable.notify_waiters();
     }
@@ -136,7 +154,7 @@ mod tests {
 
     #[tokio::test]
     async fn bounded_in_order_and_a_waiting_push_gets_room() {
-        let q = Arc::new(OutboundQueue::new(2));
+        let q = Arc::new(OutboundQueue::new(2, 1024));
         q.try_push(text("a")).expect("room");
         q.try_push(text("b")).expect("room");
         assert_eq!(q.try_push(text("c")), Err(PushError::QueueFull));
@@ -152,7 +170,7 @@ mod tests {
 
     #[tokio::test]
     async fn closing_fails_pushes_and_wakes_waiters() {
-        let q = Arc::new(OutboundQueue::new(1));
+        let q = Arc::new(OutboundQueue::new(1, 1024));
         q.try_push(text("a")).expect("room");
         let waiting = tokio::spawn({
             let q = Arc::clone(&q);
@@ -165,8 +183,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn bytes_are_bounded_but_an_empty_queue_takes_any_message() {
+        let q = OutboundQueue::new(64, 10);
+        q.try_push(text("0123456789abcdef"))
+            .expect("an empty queue takes it");
+        assert_eq!(q.try_push(text("x")), Err(PushError::QueueFull));
+        q.pop().await;
+        q.try_push(text("0123456")).expect("room again");
+        q.try_push(text("789")).expect("exactly at the bound");
+        assert_eq!(q.try_push(text("a")), Err(PushError::QueueFull));
+        assert_eq!(q.state().bytes, 10);
+    }
+
+    #[tokio::test]
     async fn a_drained_queue_gives_its_memory_back() {
-        let q = OutboundQueue::new(64);
+        let q = OutboundQueue::new(64, 1 << 20);
         for i in 0..50 {
             q.try_push(text(&i.to_string())).expect("room");
         }

@@ -115,11 +115,19 @@ impl Runtime {
 }
 
 impl Api {
-    /// The route for an evaluated route key: exact match, else `$default` (docs/behaviour.md §2.3).
+    /// The route for a message's evaluated route key: exact match, else `$default`
+    /// (docs/behaviour.md §2.3). A message never selects `$connect` or `$disconnect`: those
+    /// keys fall to `$default` like any unknown key.
     pub fn route_for(&self, key: Option<&str>) -> Option<&Arc<Route>> {
-        key.and_then(|k| self.routes.get(k))
+        key.filter(|k| !is_lifecycle_key(k))
+            .and_then(|k| self.routes.get(k))
             .or_else(|| self.routes.get(DEFAULT_KEY))
     }
+}
+
+/// `$connect` and `$disconnect`: run by the gateway on the connection's lifecycle only.
+fn is_lifecycle_key(key: &str) -> bool {
+    key == "$connect" || key == "$disconnect"
 }
 
 fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, BuildError> {

@@ -125,3 +125,66 @@ async fn no_subprotocol_is_chosen_unless_connect_names_one() {
     let plain = gw.connect("/chat/dev").await;
     assert_eq!(plain.protocol, None);
 }
+
+/// An upgrade request with `extra` header lines, and `version` in the request line.
+fn upgrade(version: &str, key_and_version: &str) -> String {
+    format!(
+        "GET /chat/dev HTTP/{version}\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{key_and_version}\r\n"
+    )
+}
+
+#[tokio::test]
+async fn malformed_upgrades_are_refused_before_connect_runs() {
+    // `$connect` would count itself in the stage's connect metric; it must never run.
+    let gw = TestGateway::start(&format!(
+        "{OPEN_API}\n[apis.chat.routes.\"$connect\"]\ntarget = \"integrations/ok\"\n"
+    ))
+    .await;
+    let good_key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let cases = [
+        (
+            "1.0",
+            format!("{good_key}Sec-WebSocket-Version: 13\r\n"),
+            400,
+        ),
+        // 24 characters, but not base64 of 16 bytes.
+        (
+            "1.1",
+            "Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!!!\r\nSec-WebSocket-Version: 13\r\n".into(),
+            400,
+        ),
+        (
+            "1.1",
+            format!("{good_key}{good_key}Sec-WebSocket-Version: 13\r\n"),
+            400,
+        ),
+        (
+            "1.1",
+            format!("{good_key}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Version: 13\r\n"),
+            426,
+        ),
+    ];
+    for (version, headers, status) in cases {
+        let response = gw.raw_http(&upgrade(version, &headers)).await;
+        assert!(
+            response.contains(&format!(" {status} ")),
+            "HTTP/{version} {headers:?}: {response}"
+        );
+    }
+    // The well-formed request still works, and is the only connect counted.
+    let response = gw
+        .raw_http(&upgrade(
+            "1.1",
+            &format!("{good_key}Sec-WebSocket-Version: 13\r\n"),
+        ))
+        .await;
+    assert!(response.starts_with("HTTP/1.1 101"), "{response}");
+    let (_, metrics) = gw.management("GET", "/metrics", b"").await;
+    let metrics = String::from_utf8_lossy(&metrics);
+    let connects: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("switchboard_connects_total{"))
+        .collect();
+    assert_eq!(connects.len(), 1, "{metrics}");
+    assert!(connects[0].ends_with(" 1"), "{metrics}");
+}

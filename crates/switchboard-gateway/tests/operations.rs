@@ -144,6 +144,32 @@ routeSettings = { other = { throttlingBurstLimit = 4 }, "$connect" = { throttlin
 }
 
 #[tokio::test]
+async fn messages_never_select_the_lifecycle_routes_or_spend_their_throttle() {
+    let gw = TestGateway::start(&api(
+        r#"routeSettings = { "$connect" = { throttlingBurstLimit = 2, throttlingRateLimit = 0.0001 } }"#,
+        true,
+    ))
+    .await;
+    let mut ws = gw.connect("/t/dev").await;
+    // `$connect` and `$disconnect` as message keys fall to `$default` (here an echo), many
+    // times over, without touching the `$connect` bucket.
+    for _ in 0..5 {
+        assert_eq!(ask(&mut ws, "$connect").await, msg("$connect"));
+        assert_eq!(ask(&mut ws, "$disconnect").await, msg("$disconnect"));
+    }
+    // One token of two was spent by the first connection: a second still gets in.
+    let _second = gw.connect("/t/dev").await;
+}
+
+#[tokio::test]
+async fn a_lifecycle_key_without_a_default_route_is_forbidden() {
+    let gw = TestGateway::start(&api("", false)).await;
+    let mut ws = gw.connect("/t/dev").await;
+    let reply = ask(&mut ws, "$connect").await;
+    assert!(reply.starts_with(r#"{"message": "Forbidden""#), "{reply}");
+}
+
+#[tokio::test]
 async fn a_throttled_connect_is_refused_with_429_before_its_integration() {
     let gw = TestGateway::start(&api(
         r#"routeSettings = { "$connect" = { throttlingBurstLimit = 1, throttlingRateLimit = 0.0001 } }"#,

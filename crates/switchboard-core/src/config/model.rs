@@ -92,6 +92,10 @@ pub struct ServerLimits {
     /// Depth of each connection's outbound queue (pushes and two-way replies).
     #[serde(default = "default_outbound_queue")]
     pub outbound_queue_depth: usize,
+    /// Payload bytes each connection's outbound queue may hold (an empty queue still takes one
+    /// message of up to 131072 bytes); over it a push answers 429.
+    #[serde(default = "default_outbound_queue_bytes")]
+    pub outbound_queue_bytes: usize,
     /// Most integration calls in flight for one client connection.
     #[serde(default = "default_max_inflight")]
     pub max_inflight_per_connection: usize,
@@ -120,6 +124,7 @@ impl Default for ServerLimits {
             max_header_bytes: default_max_header_bytes(),
             drain_seconds: default_drain_seconds(),
             outbound_queue_depth: default_outbound_queue(),
+            outbound_queue_bytes: default_outbound_queue_bytes(),
             max_inflight_per_connection: default_max_inflight(),
             max_concurrent_calls_per_integration: default_max_concurrent_calls(),
             new_connections_per_second: None,
@@ -143,6 +148,9 @@ fn default_drain_seconds() -> u64 {
 }
 fn default_outbound_queue() -> usize {
     64
+}
+fn default_outbound_queue_bytes() -> usize {
+    256 * 1024
 }
 fn default_max_inflight() -> usize {
     16
@@ -171,6 +179,37 @@ pub struct ManagementConfig {
     /// `LimitExceededException`. Off when absent.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// Extension: protection of the management listener itself.
+    #[serde(default)]
+    pub limits: ManagementLimits,
+}
+
+/// `[management.limits]` (extension): what one caller can hold on the management listener.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManagementLimits {
+    /// Most open connections to the management listener; more are refused with 503.
+    #[serde(default = "default_management_connections")]
+    pub max_connections: usize,
+    /// Seconds a caller has to send a whole request, head and body; later it gets 408.
+    #[serde(default = "default_management_request_timeout")]
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for ManagementLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: default_management_connections(),
+            request_timeout_seconds: default_management_request_timeout(),
+        }
+    }
+}
+
+fn default_management_connections() -> usize {
+    1024
+}
+fn default_management_request_timeout() -> u64 {
+    10
 }
 
 /// A token bucket: `rate` tokens per second, at most `burst` stored.
@@ -191,6 +230,7 @@ impl Default for ManagementConfig {
             credentials: Vec::new(),
             allow_unauthenticated_remote: false,
             rate_limit: None,
+            limits: ManagementLimits::default(),
         }
     }
 }

@@ -128,6 +128,7 @@ impl Checks {
             ("handshakeTimeoutSeconds", limits.handshake_timeout_seconds),
             ("maxHeaderBytes", limits.max_header_bytes as u64),
             ("outboundQueueDepth", limits.outbound_queue_depth as u64),
+            ("outboundQueueBytes", limits.outbound_queue_bytes as u64),
             (
                 "maxInflightPerConnection",
                 limits.max_inflight_per_connection as u64,
@@ -158,6 +159,21 @@ impl Checks {
                 limits_path.key("maxConnectionsPerIp"),
                 "maxConnectionsPerIp must be greater than 0".to_owned(),
             );
+        }
+        let management_limits = KeyPath::root().key("management").key("limits");
+        for (key, value) in [
+            ("maxConnections", management.limits.max_connections as u64),
+            (
+                "requestTimeoutSeconds",
+                management.limits.request_timeout_seconds,
+            ),
+        ] {
+            if value == 0 {
+                self.fail(
+                    management_limits.key(key),
+                    format!("{key} must be greater than 0"),
+                );
+            }
         }
         if let Some(limit) = management.rate_limit {
             if !(limit.rate.is_finite() && limit.rate > 0.0) || limit.burst == 0 {

@@ -25,6 +25,8 @@ const LEEWAY_SECONDS: u64 = 30;
 const MIN_REFRESH: Duration = Duration::from_secs(1);
 /// Deadline of a JWKS fetch.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest JWKS document read.
+const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 /// Asymmetric algorithms only: a shared secret has no place in a JWKS-based check.
 const ALLOWED: [Algorithm; 9] = [
@@ -224,6 +226,6 @@ fn lookup(keys: &Keys, kid: Option<&str>) -> Option<DecodingKey> {
 impl JwtAuthorizer {
     /// A client for JWKS URLs.
     pub fn client() -> Result<BackendClient, String> {
-        BackendClient::new(FETCH_TIMEOUT, 4)
+        BackendClient::new(FETCH_TIMEOUT, 4, MAX_JWKS_BYTES)
     }
 }

@@ -29,6 +29,8 @@ use switchboard_core::policy::{connect_arn, wildcard_match};
 
 /// Deadline of a REQUEST authorizer call.
 const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lambda authorizer result size quota (docs/behaviour.md §9): a larger output fails.
+const MAX_AUTHORIZER_OUTPUT_BYTES: usize = 8 * 1024;
 
 /// What authorization established about a caller.
 #[derive(Debug, Clone, Default)]
@@ -373,8 +375,12 @@ fn build_authorizer(
         .collect::<Result<Vec<_>, _>>()?;
     match cfg.authorizer_type {
         AuthorizerType::Request => {
-            let client = BackendClient::new(AUTHORIZER_TIMEOUT, env.max_concurrent_calls)
-                .map_err(|m| invalid("authorizerUri", m))?;
+            let client = BackendClient::new(
+                AUTHORIZER_TIMEOUT,
+                env.max_concurrent_calls,
+                MAX_AUTHORIZER_OUTPUT_BYTES,
+            )
+            .map_err(|m| invalid("authorizerUri", m))?;
             let function = LambdaProxy::build(
                 path,
                 cfg.authorizer_uri.as_deref().unwrap_or_default(),

@@ -4,7 +4,7 @@
 use crate::error::IntegrationError;
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -14,8 +14,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-/// Largest backend reply read (Lambda's own payload limit is 6 MB).
-const MAX_REPLY_BYTES: usize = 10 * 1024 * 1024;
+/// Largest reply body read from a backend whose reply is transformed before it reaches a
+/// client (Lambda's own response payload limit, 6 MB).
+pub const MAX_TRANSFORMED_REPLY_BYTES: usize = 6 * 1024 * 1024;
 
 /// A backend's answer.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ pub struct BackendClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     slots: Arc<Semaphore>,
     timeout: Duration,
+    max_reply_bytes: usize,
 }
 
 impl std::fmt::Debug for BackendClient {
@@ -45,8 +47,13 @@ impl std::fmt::Debug for BackendClient {
 }
 
 impl BackendClient {
-    /// A new pool; `timeout` bounds each call from queueing to the last body byte.
-    pub fn new(timeout: Duration, max_concurrent: usize) -> Result<Self, String> {
+    /// A new pool; `timeout` bounds each call from queueing to the last body byte, and a reply
+    /// body over `max_reply_bytes` fails the call instead of being buffered.
+    pub fn new(
+        timeout: Duration,
+        max_concurrent: usize,
+        max_reply_bytes: usize,
+    ) -> Result<Self, String> {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
         http.enforce_http(false);
@@ -66,6 +73,7 @@ impl BackendClient {
             client,
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
             timeout,
+            max_reply_bytes,
         })
     }
 
@@ -92,10 +100,16 @@ impl BackendClient {
                 }
             })?;
             let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_REPLY_BYTES)
+            let limit = self.max_reply_bytes;
+            let body = Limited::new(body, limit)
                 .collect()
                 .await
-                .map_err(|e| IntegrationError::BadReply(format!("reading the body: {e}")))?
+                .map_err(|e| match e.downcast_ref::<LengthLimitError>() {
+                    Some(_) => IntegrationError::BadReply(format!(
+                        "reply body is larger than {limit} bytes"
+                    )),
+                    None => IntegrationError::BadReply(format!("reading the body: {e}")),
+                })?
                 .to_bytes();
             Ok(HttpReply {
                 status: parts.status,

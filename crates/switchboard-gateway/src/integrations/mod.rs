@@ -11,6 +11,7 @@ mod non_proxy;
 mod signing;
 
 use crate::error::{BuildError, IntegrationError};
+use crate::outbound::MAX_MESSAGE_BYTES;
 use crate::runtime::Stage;
 pub use aws::AwsIntegration;
 use bytes::Bytes;
@@ -103,10 +104,17 @@ impl Integration {
         cfg: &IntegrationConfig,
         env: &IntegrationEnv,
     ) -> Result<Self, BuildError> {
+        // A proxied HTTP reply goes to the client verbatim, so it can be no larger than a
+        // message; other replies are transformed first (Lambda's JSON, templates).
+        let max_reply = match cfg.integration_type {
+            IntegrationType::HttpProxy => MAX_MESSAGE_BYTES,
+            _ => client::MAX_TRANSFORMED_REPLY_BYTES,
+        };
         let client = || {
             BackendClient::new(
                 Duration::from_millis(cfg.timeout_in_millis),
                 env.max_concurrent_calls,
+                max_reply,
             )
             .map_err(|message| BuildError::Invalid {
                 path: path.to_owned(),

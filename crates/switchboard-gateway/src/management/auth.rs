@@ -5,24 +5,34 @@ use super::errors::MgmtError;
 use crate::auth::sigv4::{self, SigV4Failure, SignedRequest, Signer};
 use http::request::Parts;
 use switchboard_core::config::AwsCredentials;
+use switchboard_core::sigv4::SignatureClaim;
 use time::OffsetDateTime;
 
-/// Verifies a signed management request; `body` is the whole request body.
-pub fn verify(
+/// A request whose signature head passed: a configured key, the right scope, a fresh date.
+pub struct Claimed<'c> {
+    claim: SignatureClaim,
+    signer: Signer<'c>,
+}
+
+/// The checks that need no body: strangers are refused before anything is buffered.
+pub fn check_head<'c>(
     parts: &Parts,
-    body: &[u8],
-    credentials: &[AwsCredentials],
+    credentials: &'c [AwsCredentials],
     region: &str,
     now: OffsetDateTime,
-) -> Result<(), MgmtError> {
-    let signers: Vec<Signer<'_>> = credentials
-        .iter()
-        .map(|c| Signer {
-            access_key_id: &c.access_key_id,
-            secret_access_key: &c.secret_access_key,
-            session_token: c.session_token.as_deref(),
-        })
-        .collect();
+) -> Result<Claimed<'c>, MgmtError> {
+    let signers: Vec<Signer<'c>> = credentials.iter().map(signer).collect();
+    let query = parts.uri.query().unwrap_or("");
+    let (claim, index) =
+        sigv4::check_claim(&parts.headers, query, &signers, region, now).map_err(refusal)?;
+    Ok(Claimed {
+        claim,
+        signer: signer(&credentials[index]),
+    })
+}
+
+/// The signature over the request and its whole `body`.
+pub fn check_body(parts: &Parts, body: &[u8], claimed: &Claimed<'_>) -> Result<(), MgmtError> {
     let request = SignedRequest {
         method: parts.method.as_str(),
         raw_path: parts.uri.path(),
@@ -30,25 +40,48 @@ pub fn verify(
         headers: &parts.headers,
         body,
     };
-    sigv4::verify(&request, &signers, region, now)
-        .map(|_| ())
-        .map_err(|failure| match failure {
-            SigV4Failure::Missing => MgmtError::MissingAuthenticationToken,
-            SigV4Failure::UnknownKey => MgmtError::UnrecognizedClient,
-            SigV4Failure::Malformed(why) | SigV4Failure::Rejected(why) => {
-                MgmtError::InvalidSignature(why)
-            }
-            SigV4Failure::Mismatch => MgmtError::InvalidSignature(
-                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
-            ),
-        })
+    sigv4::verify_signature(&request, &claimed.claim, &claimed.signer).map_err(refusal)
+}
+
+fn signer(c: &AwsCredentials) -> Signer<'_> {
+    Signer {
+        access_key_id: &c.access_key_id,
+        secret_access_key: &c.secret_access_key,
+        session_token: c.session_token.as_deref(),
+    }
+}
+
+/// The error shapes the SDKs expect for each failure (docs/behaviour.md §7.3).
+fn refusal(failure: SigV4Failure) -> MgmtError {
+    match failure {
+        SigV4Failure::Missing => MgmtError::MissingAuthenticationToken,
+        SigV4Failure::UnknownKey => MgmtError::UnrecognizedClient,
+        SigV4Failure::Malformed(why) | SigV4Failure::Rejected(why) => {
+            MgmtError::InvalidSignature(why)
+        }
+        SigV4Failure::Mismatch => MgmtError::InvalidSignature(
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
+        ),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::verify;
-    use switchboard_core::config::AwsCredentials;
+    use super::*;
+
     use time::macros::datetime;
+
+    /// Verifies a signed management request; `body` is the whole request body.
+    fn verify(
+        parts: &Parts,
+        body: &[u8],
+        credentials: &[AwsCredentials],
+        region: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), MgmtError> {
+        let claimed = check_head(parts, credentials, region, now)?;
+        check_body(parts, body, &claimed)
+    }
 
     /// Made by botocore's `SigV4QueryAuth` (execute-api, us-east-1, 2024-02-19T07:11:42Z,
     /// expires 60): it signs the SHA-256 of the empty body, not `UNSIGNED-PAYLOAD`.

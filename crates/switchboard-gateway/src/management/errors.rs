@@ -27,6 +27,8 @@ pub enum MgmtError {
     InvalidSignature(String),
     /// 405 for a method the path does not take.
     MethodNotAllowed,
+    /// 408: the request was not sent whole within `requestTimeoutSeconds`.
+    RequestTimeout,
 }
 
 impl MgmtError {
@@ -68,6 +70,11 @@ impl MgmtError {
                 405,
                 "MethodNotAllowedException",
                 Some(message("Method Not Allowed")),
+            ),
+            MgmtError::RequestTimeout => (
+                408,
+                "RequestTimeoutException",
+                Some(message("The request body was not received in time")),
             ),
         };
         let mut response = respond(status, body.map(Bytes::from), request_id);

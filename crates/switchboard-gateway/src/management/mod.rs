@@ -25,14 +25,21 @@ use switchboard_core::config::ManagementAuth;
 use switchboard_core::context::iso8601_millis;
 use switchboard_core::ids::{uuid_v4, AwsId};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// `Data` limit of `PostToConnection` (docs/behaviour.md §7.2).
 pub const MAX_POST_BYTES: usize = 131_072;
 /// Largest over-limit body still read (and discarded) so that its 413 reaches the client.
-const MAX_DRAIN_BYTES: usize = 8 * MAX_POST_BYTES;
+const MAX_DRAIN_BYTES: usize = 2 * MAX_POST_BYTES;
+/// Largest request head (SigV4 headers are small); hyper's minimum.
+const MAX_HEAD_BYTES: usize = 8192;
 
-/// Serves the management API until shutdown.
+/// Serves the management API until shutdown. At most `maxConnections` callers at once (more
+/// get a short 503), each with `requestTimeoutSeconds` to send a whole request.
 pub async fn accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
+    let limits = state.runtime.load().config.management.limits.clone();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let deadline = Duration::from_secs(limits.request_timeout_seconds);
     loop {
         let (stream, _) = tokio::select! {
             _ = state.shutdown.cancelled() => return,
@@ -45,13 +52,19 @@ pub async fn accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
                 }
             },
         };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tokio::spawn(crate::listener::refuse_busy(stream));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(Arc::clone(&state), req));
+            let _slot = slot;
+            let service = service_fn(move |req| handle(Arc::clone(&state), req, deadline));
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(deadline)
+                .max_buf_size(MAX_HEAD_BYTES)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -81,6 +94,7 @@ impl Operation {
 async fn handle(
     state: Arc<GatewayState>,
     req: Request<Incoming>,
+    deadline: Duration,
 ) -> Result<MgmtResponse, Infallible> {
     let request_id = uuid_v4();
     let path = req.uri().path();
@@ -115,7 +129,7 @@ async fn handle(
         _ => Operation::Other,
     };
     let response = match match state.ops.management_allows() {
-        true => call(&state, operation, req).await,
+        true => call(&state, operation, req, deadline).await,
         false => Err(MgmtError::LimitExceeded),
     } {
         Ok(response) => response,
@@ -136,6 +150,7 @@ async fn call(
     state: &GatewayState,
     operation: Operation,
     req: Request<Incoming>,
+    deadline: Duration,
 ) -> Result<MgmtResponse, MgmtError> {
     let request_id = uuid_v4();
     let runtime = state.runtime.load_full();
@@ -174,20 +189,27 @@ async fn call(
         return Err(MgmtError::PayloadTooLarge(n));
     }
     let (parts, body) = req.into_parts();
-    let body = Limited::new(body, MAX_DRAIN_BYTES)
-        .collect()
+    let config = &runtime.config;
+    let sigv4 = config.management.auth == ManagementAuth::Sigv4;
+    let now = time::OffsetDateTime::now_utc();
+    // Strangers are refused before their body is read.
+    let claimed = sigv4
+        .then(|| {
+            auth::check_head(
+                &parts,
+                &config.management.credentials,
+                &config.aws.region,
+                now,
+            )
+        })
+        .transpose()?;
+    let body = tokio::time::timeout(deadline, Limited::new(body, MAX_DRAIN_BYTES).collect())
         .await
+        .map_err(|_| MgmtError::RequestTimeout)?
         .map_err(|_| MgmtError::PayloadTooLarge(MAX_DRAIN_BYTES + 1))?
         .to_bytes();
-    let config = &runtime.config;
-    if config.management.auth == ManagementAuth::Sigv4 {
-        auth::verify(
-            &parts,
-            &body,
-            &config.management.credentials,
-            &config.aws.region,
-            time::OffsetDateTime::now_utc(),
-        )?;
+    if let Some(claimed) = &claimed {
+        auth::check_body(&parts, &body, claimed)?;
     }
     // After authentication: an unsigned oversized body is refused as unsigned (403).
     if body.len() > MAX_POST_BYTES {
