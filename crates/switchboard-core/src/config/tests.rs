@@ -5,8 +5,10 @@ use super::validate::{selection_message, template_message};
 use super::*;
 use crate::selection::{SelectionError, SelectionExpression};
 use crate::template::{Template, TemplateError};
+use std::collections::BTreeSet;
 
-/// The complete example of `docs/configuration.md`, verbatim.
+/// The short example of `docs/configuration.md`, verbatim (checked by
+/// `the_short_example_of_the_configuration_doc_is_this_one`).
 const EXAMPLE: &str = r#####"[server]
 listen = "127.0.0.1:8080"            # client WebSocket listener (ws://, or wss:// with [server.tls])
 # domainName = "ws.example.com"      # requestContext.domainName; default: the upgrade request's Host
@@ -1558,4 +1560,168 @@ fn operations_limits_that_would_refuse_everything_are_rejected() {
     let text = format!("[management]\nrateLimit = {{ rate = 1.0, burst = 0 }}\n{BASE}");
     let p = problem(&text);
     assert_eq!(p.key_path, "management.rateLimit");
+}
+
+// === docs/configuration.md: its examples load, and the complete one uses every key ===
+
+/// The configuration reference, read at build time so the page cannot drift from the model.
+const CONFIGURATION_DOC: &str = include_str!("../../../../docs/configuration.md");
+
+/// The fenced ```toml blocks of a Markdown text, in order, each ending with a newline.
+fn toml_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match current.as_mut() {
+            None if line.trim_end() == "```toml" => current = Some(String::new()),
+            None => {}
+            Some(_) if line.trim_end() == "```" => blocks.extend(current.take()),
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+    }
+    assert!(current.is_none(), "a ```toml block is not closed");
+    blocks
+}
+
+#[test]
+fn every_toml_block_of_the_configuration_doc_loads() {
+    let blocks = toml_blocks(CONFIGURATION_DOC);
+    assert!(blocks.len() >= 2, "found {} toml blocks", blocks.len());
+    for (i, block) in blocks.iter().enumerate() {
+        let name = format!("docs/configuration.md toml block {}", i + 1);
+        if let Err(error) = Config::from_toml_str(block, &name) {
+            panic!("{name} does not load:\n{error}");
+        }
+    }
+}
+
+#[test]
+fn the_short_example_of_the_configuration_doc_is_this_one() {
+    assert!(
+        toml_blocks(CONFIGURATION_DOC).iter().any(|b| b == EXAMPLE),
+        "docs/configuration.md no longer contains EXAMPLE verbatim"
+    );
+}
+
+/// The block headed "The complete example".
+fn complete_example() -> String {
+    let at = CONFIGURATION_DOC
+        .find("## The complete example")
+        .expect("docs/configuration.md has a section \"The complete example\"");
+    toml_blocks(&CONFIGURATION_DOC[at..])
+        .into_iter()
+        .next()
+        .expect("a toml block in \"The complete example\"")
+}
+
+/// One instance of every table of the model in the complete example, as its keys separated by
+/// spaces (keys may contain dots); a numeric segment is an array index.
+const MODEL_TABLES: &[&str] = &[
+    "",
+    "server",
+    "server tls",
+    "server limits",
+    "management",
+    "management credentials 0",
+    "management rateLimit",
+    "aws",
+    "apis chat",
+    "apis chat stages prod",
+    "apis chat stages prod defaultRouteSettings",
+    "apis chat stages prod accessLogSettings",
+    "apis chat stages prod limits",
+    "apis chat integrations store",
+    "apis chat integrations store credentials",
+    "apis chat integrations store integrationResponses /4\\d{2}/",
+    "apis chat routes $connect",
+    "apis chat routes $connect requestParameters route.request.querystring.room",
+    "apis chat authorizers gate",
+    "apis feed authorizers sso jwtConfiguration",
+    "apis chat models Message",
+    "iam",
+    "iam principals 0",
+    "apiKeys mobile",
+];
+
+/// The table at `path` in a parsed document.
+fn table_at<'a>(root: &'a mut toml::Table, path: &str) -> &'a mut toml::Table {
+    let mut table = root;
+    let mut segments = path.split_whitespace().peekable();
+    while let Some(segment) = segments.next() {
+        let value = table
+            .get_mut(segment)
+            .unwrap_or_else(|| panic!("the complete example has no {path:?}"));
+        let value = match (value, segments.peek()) {
+            (toml::Value::Array(items), Some(index)) => {
+                let i: usize = index.parse().expect("an array index");
+                segments.next();
+                &mut items[i]
+            }
+            (value, _) => value,
+        };
+        table = value
+            .as_table_mut()
+            .unwrap_or_else(|| panic!("{path:?} is not a table in the complete example"));
+    }
+    table
+}
+
+/// Every key written anywhere in a document.
+fn all_keys(value: &toml::Value, out: &mut BTreeSet<String>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, inner) in table {
+                out.insert(key.clone());
+                all_keys(inner, out);
+            }
+        }
+        toml::Value::Array(items) => items.iter().for_each(|v| all_keys(v, out)),
+        _ => {}
+    }
+}
+
+/// The field names the model accepts at `path`: an unknown key makes the deserializer list them.
+fn model_fields(example: &toml::Table, path: &str) -> Vec<String> {
+    let mut document = example.clone();
+    table_at(&mut document, path).insert("zzUnknownKey".into(), toml::Value::Boolean(true));
+    let text = toml::to_string(&document).expect("the document serialises");
+    let p = problem(&text);
+    let listed = p
+        .message
+        .split_once("expected")
+        .unwrap_or_else(|| panic!("no field list in {:?} at {path:?}", p.message))
+        .1;
+    listed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_complete_example_of_the_configuration_doc_uses_every_key() {
+    let text = complete_example();
+    accepts(&text);
+    let example: toml::Table = toml::from_str(&text).expect("the complete example parses");
+    let mut written = BTreeSet::new();
+    all_keys(&toml::Value::Table(example.clone()), &mut written);
+    let mut missing = Vec::new();
+    for path in MODEL_TABLES {
+        let fields = model_fields(&example, path);
+        assert!(!fields.is_empty(), "no fields listed at {path:?}");
+        missing.extend(
+            fields
+                .into_iter()
+                .filter(|f| !written.contains(f))
+                .map(|f| format!("{}.{f}", path.replace(' ', "."))),
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "keys of the model missing from the complete example of docs/configuration.md: {missing:?}"
+    );
 }
