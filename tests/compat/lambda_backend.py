@@ -163,7 +163,11 @@ class LambdaBackend:
         http._send(200, reply, {"X-Amz-Executed-Version": "$LATEST"})
 
     def _plain(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
-        event = json.loads(body or b"{}")
+        try:
+            event = json.loads(body or b"{}")
+        except ValueError as e:
+            http._send(400, {"message": f"the event is not JSON: {e}"})
+            return
         event["_via"], event["_path"] = "url", http.path
         try:
             reply = self._call(event)

@@ -183,7 +183,13 @@ export async function startBackend(handler = null, { functions = [FUNCTION], cre
   };
 
   const plain = async (req, res, body) => {
-    const event = JSON.parse(body.toString("utf8") || "{}");
+    let event;
+    try {
+      event = JSON.parse(body.toString("utf8") || "{}");
+    } catch (e) {
+      send(res, 400, { message: `the event is not JSON: ${e.message}` });
+      return;
+    }
     Object.assign(event, { _via: "url", _path: req.url });
     record(events, event);
     try {
