@@ -1,5 +1,6 @@
 """Fixtures: a gateway process per test (config in a tmp dir, ports read from stdout, SIGTERM
-at teardown with exit code 0 asserted) and a Lambda-style HTTP backend."""
+at teardown with exit code 0 asserted) and Lambda handlers behind a stand-in of the Lambda
+Invoke API (lambda_backend.py)."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ class Compat:
 
 @pytest.fixture
 def compat(start_gateway, backend):
-    gw = start_gateway(support.api_config(backend.url))
+    gw = start_gateway(support.api_config(backend), env=backend.gateway_env())
     c = Compat(gw, backend)
     with c.sockets:
         yield c

@@ -1,6 +1,6 @@
-"""Helpers of the compatibility suite: run the built `switchboard` binary, serve Lambda-style
-handlers over HTTP (the AWS_PROXY `http://` integrationUri extension), and a raw WebSocket
-client that can stop reading.
+"""Helpers of the compatibility suite: run the built `switchboard` binary, a one-API config
+whose routes invoke Lambda handlers (lambda_backend.py), and a raw WebSocket client that can
+stop reading.
 
 Nothing here talks to anything but 127.0.0.1.
 """
@@ -8,7 +8,6 @@ Nothing here talks to anything but 127.0.0.1.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import signal
 import socket
@@ -16,13 +15,13 @@ import subprocess
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote, urlsplit
 
 import boto3
 from botocore.config import Config
+
+from lambda_backend import LambdaBackend  # noqa: F401 (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -131,89 +130,18 @@ class Gateway:
         return self.proc.returncode
 
 
-class LambdaBackend:
-    """Lambda-proxy handlers served over plain HTTP: the gateway POSTs the event JSON and
-    reads `{"statusCode": .., "body": ..}` back. Every event is recorded."""
-
-    def __init__(self, handler: Callable[[dict], dict | None] | None = None):
-        self.handler = handler
-        self.events: list[dict] = []
-        self._cond = threading.Condition()
-        backend = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802 (http.server naming)
-                length = int(self.headers.get("Content-Length") or 0)
-                event = json.loads(self.rfile.read(length) or b"{}")
-                event["_path"] = self.path
-                with backend._cond:
-                    backend.events.append(event)
-                    backend._cond.notify_all()
-                reply = None
-                if backend.handler is not None:
-                    reply = backend.handler(event)
-                data = json.dumps(reply or {"statusCode": 200}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):  # quiet
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = WAIT) -> dict:
-        """The first recorded event matching `predicate`, waiting up to `timeout`."""
-        with self._cond:
-            found: list[dict] = []
-
-            def check() -> bool:
-                found[:] = [e for e in self.events if predicate(e)]
-                return bool(found)
-
-            if not self._cond.wait_for(check, timeout):
-                kinds = [(e.get("requestContext", {}).get("eventType"), e.get("requestContext", {}).get("connectionId")) for e in self.events]
-                raise AssertionError(f"no matching event within {timeout}s; got {kinds}")
-            return found[0]
-
-    def wait_event(self, event_type: str, connection_id: str, timeout: float = WAIT) -> dict:
-        return self.wait_for(
-            lambda e: e.get("requestContext", {}).get("eventType") == event_type
-            and e["requestContext"].get("connectionId") == connection_id,
-            timeout,
-        )
-
-    def connection_id_for_tag(self, tag: str, timeout: float = WAIT) -> str:
-        """The connectionId of the CONNECT event whose query string carried `tag=<tag>`."""
-        event = self.wait_for(
-            lambda e: e.get("requestContext", {}).get("eventType") == "CONNECT"
-            and (e.get("queryStringParameters") or {}).get("tag") == tag,
-            timeout,
-        )
-        return event["requestContext"]["connectionId"]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def api_config(
-    backend_url: str,
+    backend: LambdaBackend,
     *,
     auth: str = "none",
     credentials: list[dict] | None = None,
     region: str | None = None,
     server_limits: str = "",
+    plain_url: bool = False,
 ) -> str:
-    """A one-API config: $connect, $disconnect and $default go to the Lambda-style backend."""
+    """A one-API config: $connect, $disconnect and $default invoke the backend's function
+    through the Lambda Invoke API (start the gateway with `backend.gateway_env()`), or with
+    `plain_url` POST to its plain URL (the `http://` integrationUri extension)."""
     lines = [
         "[server]",
         'listen = "127.0.0.1:0"',
@@ -229,13 +157,15 @@ def api_config(
             lines.append(f'sessionToken = "{cred["sessionToken"]}"')
     if region:
         lines += ["[aws]", f'region = "{region}"']
+    lines += ["[aws.endpoints]", f'lambda = "{backend.url}"']
+    uri = f"{backend.url}/lambda" if plain_url else backend.function_arn()
     lines += [
         "[apis.compat]",
         'routeSelectionExpression = "$request.body.action"',
         "[apis.compat.stages.dev]",
         "[apis.compat.integrations.lambda]",
         'integrationType = "AWS_PROXY"',
-        f'integrationUri = "{backend_url}/lambda"',
+        f'integrationUri = "{uri}"',
         '[apis.compat.routes."$connect"]',
         'target = "integrations/lambda"',
         '[apis.compat.routes."$disconnect"]',

@@ -21,7 +21,9 @@ def payload(n: int) -> bytes:
 
 
 def test_flooded_slow_client_gets_429_and_loses_nothing(start_gateway, backend):
-    gw = start_gateway(support.api_config(backend.url, server_limits="outboundQueueDepth = 8"))
+    gw = start_gateway(
+        support.api_config(backend, server_limits="outboundQueueDepth = 8"), env=backend.gateway_env()
+    )
     tag = uuid.uuid4().hex
     raw = support.RawWebSocket(f"{gw.ws_url}?tag={tag}", rcvbuf=4096)
     try:

@@ -33,7 +33,7 @@ def test_post_during_connect_is_gone_then_connection_opens(start_gateway, backen
         return {"statusCode": 200}
 
     backend.handler = handler
-    gw = start_gateway(support.api_config(backend.url))
+    gw = start_gateway(support.api_config(backend), env=backend.gateway_env())
     holder["endpoint"] = gw.endpoint("dev")
     ws, cid = compat_connect(gw, backend)
     assert done.wait(support.WAIT), "the $connect handler never finished"

@@ -17,7 +17,7 @@ ALICE = ("AKIDALICEEXAMPLE", "alice/secret/key")
 BOB = ("AKIDBOBEXAMPLE", "bob/secret/key")
 
 
-def config(backend_url: str) -> str:
+def config(backend: support.LambdaBackend) -> str:
     return f"""
 [server]
 listen = "127.0.0.1:0"
@@ -26,6 +26,8 @@ listen = "127.0.0.1:0"
 [aws]
 region = "{REGION}"
 accountId = "123456789012"
+[aws.endpoints]
+lambda = "{backend.url}"
 
 [[iam.principals]]
 accessKeyId = "{ALICE[0]}"
@@ -43,7 +45,7 @@ routeSelectionExpression = "$request.body.action"
 [apis.iam.stages.dev]
 [apis.iam.integrations.events]
 integrationType = "AWS_PROXY"
-integrationUri = "{backend_url}/events"
+integrationUri = "{backend.function_arn()}"
 [apis.iam.routes."$connect"]
 target = "integrations/events"
 authorizationType = "AWS_IAM"
@@ -62,7 +64,7 @@ def presigned(ws_url: str, key: tuple[str, str], region: str = REGION) -> str:
 
 @pytest.fixture
 def gateway(start_gateway, backend):
-    return start_gateway(config(backend.url))
+    return start_gateway(config(backend), env=backend.gateway_env())
 
 
 def refused_status(url: str) -> int:

@@ -29,7 +29,8 @@ TOKENED = {
 @pytest.fixture
 def signed(start_gateway, backend):
     gw = start_gateway(
-        support.api_config(backend.url, auth="sigv4", credentials=[PLAIN, TOKENED], region=REGION)
+        support.api_config(backend, auth="sigv4", credentials=[PLAIN, TOKENED], region=REGION),
+        env=backend.gateway_env(),
     )
     from conftest import Compat  # the same helper, on a sigv4 gateway
 

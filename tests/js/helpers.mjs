@@ -1,15 +1,16 @@
-// Helpers of the JS compatibility tests: run the built gateway, a Lambda-style HTTP backend
-// (the AWS_PROXY http:// integrationUri extension) and `ws` clients. Loopback only.
+// Helpers of the JS compatibility tests: run the built gateway, a one-API config whose routes
+// invoke Lambda handlers (lambda-backend.mjs) and `ws` clients. Loopback only.
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, writeFileSync, openSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import WebSocket from "ws";
+
+export { startBackend } from "./lambda-backend.mjs";
 
 export const WAIT = 15_000;
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -34,8 +35,11 @@ function withTimeout(promise, ms, what) {
   ]);
 }
 
-/** Starts `switchboard serve --config` on `configText`; resolves once both addresses are printed. */
-export async function startGateway(configText) {
+/**
+ * Starts `switchboard serve --config` on `configText` with `env` added to this process's
+ * environment; resolves once both addresses are printed.
+ */
+export async function startGateway(configText, { env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-js-"));
   const config = join(dir, "switchboard.toml");
   writeFileSync(config, configText);
@@ -43,6 +47,7 @@ export async function startGateway(configText) {
   const proc = spawn(switchboardBin(), ["serve", "--config", config], {
     cwd: dir,
     stdio: ["ignore", "pipe", openSync(stderrPath, "w")],
+    env: { ...process.env, ...env },
   });
   const exited = new Promise((res) => proc.on("exit", (code, signal) => res({ code, signal })));
   const lines = [];
@@ -83,57 +88,25 @@ export async function startGateway(configText) {
   return gw;
 }
 
-/** A Lambda-style backend: records each event; answers {"statusCode":200}. */
-export async function startBackend() {
-  const events = [];
-  let waiters = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      events.push(JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}"));
-      waiters = waiters.filter((w) => !w());
-      const body = JSON.stringify({ statusCode: 200 });
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-      res.end(body);
-    });
-  });
-  await new Promise((res) => server.listen(0, "127.0.0.1", res));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    events,
-    waitFor(pred, ms = WAIT) {
-      return withTimeout(
-        new Promise((res) => {
-          const check = () => {
-            const hit = events.find(pred);
-            if (hit) res(hit);
-            return Boolean(hit);
-          };
-          if (!check()) waiters.push(check);
-        }),
-        ms,
-        "a backend event",
-      );
-    },
-    close: () => new Promise((res) => { server.closeAllConnections?.(); server.close(res); }),
-  };
-}
-
-/** Config: one API whose $connect/$disconnect/$default go to the backend. */
-export function apiConfig(backendUrl, { auth = "none", credentials = [], region } = {}) {
+/**
+ * Config: one API whose $connect/$disconnect/$default invoke the backend's function through the
+ * Lambda Invoke API (start the gateway with `{ env: backend.gatewayEnv() }`), or with `plainUrl`
+ * POST to its plain URL (the http:// integrationUri extension).
+ */
+export function apiConfig(backend, { auth = "none", credentials = [], region, plainUrl = false } = {}) {
   const lines = ["[server]", 'listen = "127.0.0.1:0"', "[management]", 'listen = "127.0.0.1:0"', `auth = "${auth}"`];
   for (const c of credentials) {
     lines.push("[[management.credentials]]", `accessKeyId = "${c.accessKeyId}"`, `secretAccessKey = "${c.secretAccessKey}"`);
   }
   if (region) lines.push("[aws]", `region = "${region}"`);
+  lines.push("[aws.endpoints]", `lambda = "${backend.url}"`);
   lines.push(
     "[apis.compat]",
     'routeSelectionExpression = "$request.body.action"',
     "[apis.compat.stages.dev]",
     "[apis.compat.integrations.lambda]",
     'integrationType = "AWS_PROXY"',
-    `integrationUri = "${backendUrl}/lambda"`,
+    `integrationUri = "${plainUrl ? `${backend.url}/lambda` : backend.functionArn()}"`,
     '[apis.compat.routes."$connect"]',
     'target = "integrations/lambda"',
     '[apis.compat.routes."$disconnect"]',

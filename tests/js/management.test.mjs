@@ -21,7 +21,7 @@ describe("auth = none", () => {
 
   before(async () => {
     backend = await startBackend();
-    gw = await startGateway(apiConfig(backend.url));
+    gw = await startGateway(apiConfig(backend), { env: backend.gatewayEnv() });
     client = mgmtClient(gw.endpoint);
   });
 
@@ -119,7 +119,7 @@ describe("auth = sigv4", () => {
 
   before(async () => {
     backend = await startBackend();
-    gw = await startGateway(apiConfig(backend.url, { auth: "sigv4", credentials: [cred], region }));
+    gw = await startGateway(apiConfig(backend, { auth: "sigv4", credentials: [cred], region }), { env: backend.gatewayEnv() });
   });
 
   after(async () => {

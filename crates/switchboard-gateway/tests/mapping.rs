@@ -1,9 +1,12 @@
 //! Non-proxy integrations end to end (docs/behaviour.md §4.3–§4.5, §5): `HTTP` and `MOCK` with request
 //! templates and several integration responses, `AWS` against a recording endpoint, and
 //! request validation (§4.7) with its `Bad request body` frame (§6).
+//!
+//! The `AWS` tests here check the gateway's side of the mapping only (what it sends, how it maps
+//! a status). Whether real services accept those calls and their signatures is checked against
+//! moto_server by tests/compat/test_dynamodb.py and tests/compat/test_aws_services.py.
 
 use switchboard_core::config::AwsCredentials;
-use switchboard_core::sigv4;
 use switchboard_testkit::{BackendReply, HttpBackend, TestGateway};
 
 /// An API whose `$default` route is two-way and targets integration `it`, configured by
@@ -314,8 +317,11 @@ dynamodb = "{endpoint}"
     )
 }
 
+/// The rendered template goes out as a JSON-protocol call for the ARN's service and region, and
+/// the answer's status picks the integration response. The endpoint answers as DynamoDB does
+/// (a canned reply; the real one is in tests/compat/test_dynamodb.py).
 #[tokio::test]
-async fn aws_integration_posts_a_signed_json_protocol_call_and_maps_the_status() {
+async fn aws_integration_sends_the_template_as_a_json_protocol_call_and_maps_the_status() {
     let backend = HttpBackend::start(|req| {
         if req.body_text().contains(r#""S":1"#) {
             BackendReply {
@@ -362,32 +368,33 @@ async fn aws_integration_posts_a_signed_json_protocol_call_and_maps_the_status()
     let body: serde_json::Value = serde_json::from_slice(&req.body).expect("JSON body");
     assert_eq!(body["TableName"], "Messages");
     assert_eq!(body["Item"]["userData"]["S"], "hello");
+    // Signed for the ARN's region and service (moto, which checks the signature itself, takes
+    // both from this scope, so only this test sees a wrong region).
     let auth = req.header("authorization").expect("signed");
     assert!(
-        auth.contains("/eu-west-1/dynamodb/aws4_request"),
+        auth.contains("Credential=AKIDTEST/") && auth.contains("/eu-west-1/dynamodb/aws4_request"),
         "scope: {auth}"
     );
-    // The signature verifies over what was received.
-    let headers: Vec<(&str, &str)> = req
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let input = sigv4::CanonicalInput {
-        method: "POST",
-        raw_path: &req.path,
-        raw_query: req.query.as_deref().unwrap_or_default(),
-        headers: &headers,
-        payload_hash: &sigv4::sha256_hex(&req.body),
-    };
-    let claim = sigv4::parse_claim(
-        Some(auth),
-        req.header("x-amz-date"),
-        req.query.as_deref().unwrap_or_default(),
-    )
-    .expect("claim");
-    assert!(sigv4::verify(&input, &claim, "secret"));
-    assert!(!sigv4::verify(&input, &claim, "other"));
+}
+
+#[tokio::test]
+async fn request_parameters_on_an_aws_integration_are_refused_naming_the_key() {
+    let integration = dynamodb_integration("http://127.0.0.1:1").replacen(
+        "integrationMethod",
+        "requestParameters = { \"integration.request.header.Content-Type\" = \"'application/x-www-form-urlencoded'\" }\nintegrationMethod",
+        1,
+    );
+    let config = switchboard_core::config::Config::from_toml_str(&api(&integration, ""), "t.toml")
+        .expect("parses and validates");
+    let err = switchboard_gateway::runtime::Runtime::build(config, None)
+        .expect_err("the parameters would be ignored");
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            r#"apis.m.integrations.it.requestParameters."integration.request.header.Content-Type""#
+        ) && text.contains("not applied to AWS integrations"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -35,6 +35,16 @@ impl AwsIntegration {
             path: format!("{path}.integrationUri"),
             message,
         };
+        // The call's headers are the JSON protocol's own; parameters would be dropped silently.
+        if let Some(target) = cfg.request_parameters.keys().next() {
+            return Err(BuildError::Invalid {
+                path: format!("{path}.requestParameters.\"{target}\""),
+                message: "requestParameters are not applied to AWS integrations: the service is \
+                          called with its JSON protocol's own Content-Type and X-Amz-Target; put \
+                          what the call needs in the request template"
+                    .into(),
+            });
+        }
         let uri = UriTemplate::parse(cfg.integration_uri.as_deref().unwrap_or_default())
             .map_err(invalid)?;
         let action = match uri.static_value() {

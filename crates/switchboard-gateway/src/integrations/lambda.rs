@@ -10,7 +10,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::{header, Request};
 use http_body_util::Full;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use std::collections::HashMap;
 use switchboard_core::config::AwsCredentials;
@@ -181,6 +181,14 @@ fn error_message(body: &[u8], fallback: &str) -> String {
     }
 }
 
+/// What is escaped in the function name and qualifier: everything but RFC 3986's unreserved
+/// characters, as the AWS SDKs write them (`my-fn`, not `my%2Dfn`).
+const PATH_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// A signed `POST /2015-03-31/functions/{name}/invocations`.
 fn invoke_request(
     function: &FunctionArn,
@@ -193,12 +201,12 @@ fn invoke_request(
         .unwrap_or_else(|| format!("https://lambda.{}.amazonaws.com", function.region));
     let path = format!(
         "/2015-03-31/functions/{}/invocations",
-        utf8_percent_encode(&function.name, NON_ALPHANUMERIC)
+        utf8_percent_encode(&function.name, PATH_ESCAPED)
     );
     let query = function
         .qualifier
         .as_deref()
-        .map(|q| format!("Qualifier={}", utf8_percent_encode(q, NON_ALPHANUMERIC)))
+        .map(|q| format!("Qualifier={}", utf8_percent_encode(q, PATH_ESCAPED)))
         .unwrap_or_default();
     let url = if query.is_empty() {
         format!("{base}{path}")
@@ -312,6 +320,26 @@ mod tests {
             None
         );
         assert_eq!(FunctionArn::parse("chat"), None);
+    }
+
+    #[test]
+    fn the_invoke_path_escapes_only_what_the_aws_sdks_escape() {
+        let credentials = AwsCredentials {
+            access_key_id: "AKID".into(),
+            secret_access_key: "s".into(),
+            session_token: None,
+        };
+        let function = FunctionArn {
+            region: "eu-west-1".into(),
+            name: "chat-handler_v2.x".into(),
+            qualifier: Some("$LATEST".into()),
+        };
+        let request = invoke_request(&function, Some("http://127.0.0.1:1"), &credentials, vec![])
+            .expect("request");
+        assert_eq!(
+            request.uri().path_and_query().map(|p| p.as_str()),
+            Some("/2015-03-31/functions/chat-handler_v2.x/invocations?Qualifier=%24LATEST")
+        );
     }
 
     #[test]
