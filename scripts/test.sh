@@ -41,6 +41,9 @@ cargo test --workspace || die "cargo test --workspace"
 step "pytest tests/compat (SWITCHBOARD_BIN=$bin)"
 SWITCHBOARD_BIN="$bin" .venv/bin/pytest -q tests/compat || die "pytest tests/compat"
 
+step "fault suite: pytest tests/faults (SWITCHBOARD_BIN=$bin)"
+SWITCHBOARD_BIN="$bin" .venv/bin/pytest -q tests/faults || die "pytest tests/faults"
+
 step "mapping templates against velocityjs (node tests/vtl/compare.mjs)"
 node tests/vtl/compare.mjs || die "node tests/vtl/compare.mjs"
 
