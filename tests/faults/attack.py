@@ -95,7 +95,7 @@ listen = "127.0.0.1:0"
 [management]
 listen = "127.0.0.1:0"
 {management}
-[management.limits]
+{"[management.limits]" if management_limits else ""}
 {management_limits}
 [apis.chat]
 routeSelectionExpression = "$request.body.action"
