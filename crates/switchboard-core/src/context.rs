@@ -3,6 +3,7 @@
 
 use crate::ids::AwsId;
 use crate::template::ContextVariables;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -30,8 +31,10 @@ impl EventType {
     }
 }
 
-/// What stays fixed for the life of a connection.
-#[derive(Debug, Clone)]
+/// What stays fixed for the life of a connection. Serializable: in a cluster it is the
+/// connection's record, from which another node can run its `$disconnect`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionInfo {
     /// `connectionId`.
     pub connection_id: AwsId,
@@ -48,6 +51,7 @@ pub struct ConnectionInfo {
     /// `identity.userAgent`, when the client sent one.
     pub user_agent: Option<String>,
     /// Who the caller is, when `$connect` authorization established it.
+    #[serde(default)]
     pub caller: CallerIdentity,
     /// `requestContext.authorizer` (`principalId`, `integrationLatency`, context keys), when an
     /// authorizer ran on `$connect`; travels with every later event (docs/behaviour.md §4.2).
@@ -55,7 +59,8 @@ pub struct ConnectionInfo {
 }
 
 /// The `identity` fields filled by API keys and `AWS_IAM` (docs/behaviour.md §8.1, §8.3).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct CallerIdentity {
     /// `identity.apiKey`.
     pub api_key: Option<String>,
@@ -91,7 +96,7 @@ impl CallerIdentity {
 }
 
 /// How a connection ended, for DISCONNECT events.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisconnectStatus {
     /// `disconnectStatusCode`.
     pub code: u16,

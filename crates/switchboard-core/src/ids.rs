@@ -1,13 +1,19 @@
 //! Identifiers in the shape API Gateway uses (docs/behaviour.md §1): 16 characters of URL-safe base64
-//! carrying 11 random bytes, ending in one `=` pad, e.g. `L0SM9cOFvHcCIhw=`.
+//! carrying 11 bytes, ending in one `=` pad, e.g. `L0SM9cOFvHcCIhw=`.
+//!
+//! A connection id is 7 random bytes followed by the 4-byte [`NodeTag`] of the process that
+//! holds the connection, so any node can tell who owns an id without a lookup, and an id from a
+//! previous life of a process never names the new one. Request ids are 11 random bytes.
 
 use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine as _;
 use rand::RngCore as _;
 use std::fmt;
 
-/// Random bytes behind an id.
+/// Bytes behind an id.
 const ID_BYTES: usize = 11;
+/// Where a connection id's node tag starts.
+const TAG_AT: usize = ID_BYTES - 4;
 /// Trailing bytes a `messageId` shares with its connection's id, as observed on AWS.
 const SHARED_TAIL: usize = 5;
 
@@ -15,12 +21,60 @@ const SHARED_TAIL: usize = 5;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AwsId([u8; 16]);
 
+/// The incarnation tag of one process start: random, and in a cluster reserved so no two
+/// live processes share it. Carried by every connection id the process hands out.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeTag(pub u32);
+
+impl NodeTag {
+    /// A fresh random tag.
+    pub fn random() -> Self {
+        Self(rand::rng().next_u32())
+    }
+
+    /// Parses the 8-digit lowercase hex form.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 8 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| u32::from_str_radix(text, 16).ok().map(Self))
+            .flatten()
+    }
+}
+
+impl fmt::Display for NodeTag {
+    /// 8 lowercase hex digits (used in NATS subjects and KV keys).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:08x}", self.0)
+    }
+}
+
+impl fmt::Debug for NodeTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NodeTag({self})")
+    }
+}
+
 impl AwsId {
-    /// A fresh random id.
+    /// A fresh random id (request ids).
     pub fn random() -> Self {
         let mut raw = [0u8; ID_BYTES];
         rand::rng().fill_bytes(&mut raw);
         Self::encode(&raw)
+    }
+
+    /// A fresh connection id owned by the process tagged `owner`.
+    pub fn connection(owner: NodeTag) -> Self {
+        let mut raw = [0u8; ID_BYTES];
+        rand::rng().fill_bytes(&mut raw[..TAG_AT]);
+        raw[TAG_AT..].copy_from_slice(&owner.0.to_be_bytes());
+        Self::encode(&raw)
+    }
+
+    /// The tag of the process that owns this connection id.
+    pub fn owner(&self) -> Option<NodeTag> {
+        let raw = self.raw()?;
+        let mut tag = [0u8; 4];
+        tag.copy_from_slice(&raw[TAG_AT..]);
+        Some(NodeTag(u32::from_be_bytes(tag)))
     }
 
     /// A fresh `messageId` that ends like `connection_id`, as AWS's do.
@@ -62,6 +116,19 @@ impl AwsId {
             out.copy_from_slice(&raw[..ID_BYTES]);
             out
         })
+    }
+}
+
+impl serde::Serialize for AwsId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AwsId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        AwsId::parse(&text).ok_or_else(|| serde::de::Error::custom("not a 16-character id"))
     }
 }
 
@@ -168,6 +235,26 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             assert_eq!(AwsId::parse(s), Some(id));
         }
+    }
+
+    #[test]
+    fn connection_ids_carry_their_owner_and_keep_the_aws_shape() {
+        let tag = NodeTag(0xdead_beef);
+        for _ in 0..200 {
+            let id = AwsId::connection(tag);
+            assert_eq!(id.as_str().len(), 16);
+            assert!(id.as_str().ends_with('='));
+            assert_eq!(AwsId::parse(id.as_str()), Some(id));
+            assert_eq!(id.owner(), Some(tag));
+        }
+        assert_ne!(AwsId::connection(tag), AwsId::connection(tag));
+        // The tag shows in the id's tail, which a message id shares.
+        let id = AwsId::connection(tag);
+        assert_eq!(AwsId::message_id_for(&id).owner(), Some(tag));
+        assert_eq!(tag.to_string(), "deadbeef");
+        assert_eq!(NodeTag::parse("deadbeef"), Some(tag));
+        assert_eq!(NodeTag::parse("deadbee"), None);
+        assert_eq!(NodeTag::parse("deadbeeg"), None);
     }
 
     #[test]
