@@ -288,6 +288,9 @@ pub struct ApiConfig {
     /// AWS skips checking model schemas at deployment. No effect: schemas are always checked.
     #[serde(default)]
     pub disable_schema_validation: bool,
+    /// `ipv4` or `dualstack` endpoints on AWS. No effect: the listen address decides.
+    #[serde(default)]
+    pub ip_address_type: Option<String>,
     /// Stages keyed by stage name.
     #[serde(default)]
     pub stages: BTreeMap<String, StageConfig>,
@@ -396,6 +399,10 @@ pub struct AccessLogSettings {
     /// `stdout` or a file path.
     #[serde(default = "default_log_destination")]
     pub destination: String,
+    /// The CloudWatch Logs group AWS writes to. Not written to (a warning says so): lines go to
+    /// `destination`.
+    #[serde(default)]
+    pub destination_arn: Option<String>,
 }
 
 fn default_log_destination() -> String {

@@ -542,6 +542,16 @@ impl Checks<'_> {
             &settings.destination,
             "destination",
         );
+        if let Some(arn) = &settings.destination_arn {
+            self.warn(
+                path.key("destinationArn"),
+                format!(
+                    "destinationArn `{arn}` is not written to: access log lines go to \
+                     destination = \"{}\" (stdout or a file)",
+                    settings.destination
+                ),
+            );
+        }
     }
 
     fn stage_limits(&mut self, path: KeyPath, limits: &StageLimits) {

@@ -16,6 +16,7 @@ tags = { team = "chat" }
 version = "1.2"
 disableExecuteApiEndpoint = false
 disableSchemaValidation = true
+ipAddressType = "dualstack"
 
 [apis.chat.stages.dev]
 stageName = "dev"
@@ -120,23 +121,23 @@ fn what_cannot_be_served_is_refused() {
     );
     assert_eq!(
         report_with("connectionType = \"INTERNET\"", "connectionType = \"VPC_LINK\""),
-        ["test.toml:28:1: apis.chat.integrations.backend.connectionType: connectionType \"VPC_LINK\" (a private integration) is not served: Switchboard calls integrationUri directly; use connectionType = \"INTERNET\" with an address Switchboard can reach"]
+        ["test.toml:29:1: apis.chat.integrations.backend.connectionType: connectionType \"VPC_LINK\" (a private integration) is not served: Switchboard calls integrationUri directly; use connectionType = \"INTERNET\" with an address Switchboard can reach"]
     );
     assert_eq!(
         report_with("payloadFormatVersion = \"1.0\"", "payloadFormatVersion = \"2.0\""),
-        ["test.toml:30:1: apis.chat.integrations.backend.payloadFormatVersion: payloadFormatVersion `2.0` is not supported: WebSocket APIs use 1.0"]
+        ["test.toml:31:1: apis.chat.integrations.backend.payloadFormatVersion: payloadFormatVersion `2.0` is not supported: WebSocket APIs use 1.0"]
     );
     assert_eq!(
         report_with("routeResponses.\"$default\"]", "routeResponses.ok]"),
-        ["test.toml:66:46: apis.chat.routes.sendmessage.routeResponses.ok: route response key `ok` is not supported; the only route response is $default", "test.toml:67:1: apis.chat.routes.sendmessage.routeResponses.ok.routeResponseKey: routeResponseKey `$default` differs from its table key `ok`; remove it or make them equal"]
+        ["test.toml:67:46: apis.chat.routes.sendmessage.routeResponses.ok: route response key `ok` is not supported; the only route response is $default", "test.toml:68:1: apis.chat.routes.sendmessage.routeResponses.ok.routeResponseKey: routeResponseKey `$default` differs from its table key `ok`; remove it or make them equal"]
     );
     assert_eq!(
         report_with("routeKey = \"$connect\"", "routeKey = \"$disconnect\""),
-        ["test.toml:53:1: apis.chat.routes.\"$connect\".routeKey: routeKey `$disconnect` differs from its table key `$connect`; remove it or make them equal"]
+        ["test.toml:54:1: apis.chat.routes.\"$connect\".routeKey: routeKey `$disconnect` differs from its table key `$connect`; remove it or make them equal"]
     );
     assert_eq!(
         report_with("responseModels = { \"$default\" = \"message\" }", "responseModels = { \"$default\" = \"nope\" }"),
-        ["test.toml:69:20: apis.chat.routes.sendmessage.routeResponses.\"$default\".responseModels.\"$default\": unknown model `nope`: no [models.nope] in this API"]
+        ["test.toml:70:20: apis.chat.routes.sendmessage.routeResponses.\"$default\".responseModels.\"$default\": unknown model `nope`: no [models.nope] in this API"]
     );
 }
 
@@ -144,7 +145,7 @@ fn what_cannot_be_served_is_refused() {
 fn what_is_not_honoured_is_a_warning_that_says_what_happens_instead() {
     assert_eq!(
         report_with("connectionId = \"unused\"", "credentialsArn = \"arn:aws:iam::123456789012:role/call\""),
-        ["test.toml:29:1: apis.chat.integrations.backend.credentialsArn: warning: credentialsArn `arn:aws:iam::123456789012:role/call` is not assumed: this integration type makes no AWS calls"]
+        ["test.toml:30:1: apis.chat.integrations.backend.credentialsArn: warning: credentialsArn `arn:aws:iam::123456789012:role/call` is not assumed: this integration type makes no AWS calls"]
     );
     let lambda = EVERY_FIELD
         .replacen("integrationType = \"HTTP\"", "integrationType = \"AWS_PROXY\"", 1)
@@ -154,7 +155,7 @@ fn what_is_not_honoured_is_a_warning_that_says_what_happens_instead() {
     let found: Vec<String> = warnings(&lambda).iter().map(ToString::to_string).collect();
     assert_eq!(
         found,
-        ["test.toml:34:1: apis.chat.integrations.backend.credentialsArn: warning: credentialsArn `arn:aws:iam::123456789012:role/invoke` is not assumed: calls are signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from Switchboard's environment"]
+        ["test.toml:35:1: apis.chat.integrations.backend.credentialsArn: warning: credentialsArn `arn:aws:iam::123456789012:role/invoke` is not assumed: calls are signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from Switchboard's environment"]
     );
     assert_eq!(
         report_with("disableExecuteApiEndpoint = false", "disableExecuteApiEndpoint = true"),
@@ -163,13 +164,26 @@ fn what_is_not_honoured_is_a_warning_that_says_what_happens_instead() {
     assert_eq!(
         report_with("enableSimpleResponses = false", "enableSimpleResponses = true\nauthorizerCredentialsArn = \"arn:aws:iam::123456789012:role/auth\""),
         [
-            "test.toml:48:1: apis.chat.authorizers.auth.enableSimpleResponses: warning: enableSimpleResponses has no effect: a WebSocket authorizer must answer with a principalId and an IAM policy",
-            "test.toml:49:1: apis.chat.authorizers.auth.authorizerCredentialsArn: warning: authorizerCredentialsArn `arn:aws:iam::123456789012:role/auth` is not assumed: the authorizer is invoked with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from Switchboard's environment",
+            "test.toml:49:1: apis.chat.authorizers.auth.enableSimpleResponses: warning: enableSimpleResponses has no effect: a WebSocket authorizer must answer with a principalId and an IAM policy",
+            "test.toml:50:1: apis.chat.authorizers.auth.authorizerCredentialsArn: warning: authorizerCredentialsArn `arn:aws:iam::123456789012:role/auth` is not assumed: the authorizer is invoked with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from Switchboard's environment",
         ]
     );
     assert_eq!(
         report_with("authorizerPayloadFormatVersion = \"1.0\"", "authorizerPayloadFormatVersion = \"2.0\""),
-        ["test.toml:47:1: apis.chat.authorizers.auth.authorizerPayloadFormatVersion: warning: authorizerPayloadFormatVersion `2.0` has no effect: WebSocket authorizers receive the REQUEST event (format 1.0)"]
+        ["test.toml:48:1: apis.chat.authorizers.auth.authorizerPayloadFormatVersion: warning: authorizerPayloadFormatVersion `2.0` has no effect: WebSocket authorizers receive the REQUEST event (format 1.0)"]
+    );
+}
+
+#[test]
+fn a_cloudwatch_log_group_is_a_warning_that_names_where_lines_go() {
+    let text = stage(
+        "accessLogSettings = { format = \"$context.requestId\", destinationArn = \"arn:aws:logs:us-east-1:123456789012:log-group:chat\" }\n",
+    );
+    let found = warnings(&text);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        found[0].message,
+        "destinationArn `arn:aws:logs:us-east-1:123456789012:log-group:chat` is not written to: access log lines go to destination = \"stdout\" (stdout or a file)"
     );
 }
 

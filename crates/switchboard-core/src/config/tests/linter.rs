@@ -22,7 +22,7 @@ auth = "SIGV4"
 
 [apis.chat]
 routeSelectionExpression = "request.body.action"
-RouteKey = "x"
+descripton = "the chat API"
 
 [apis.chat.stages.dev]
 limits = { maxMessageBytes = "big" }
@@ -42,7 +42,7 @@ targett = "integrations/backend"
             "test.toml:3:1: server.colour: unknown field `colour`, expected one of `listen`, `domainName`, `tls`, `limits`",
             "test.toml:6:8: management.auth: unknown variant `SIGV4`, expected `none` or `sigv4`; did you mean `sigv4`?",
             "test.toml:9:1: apis.chat.routeSelectionExpression: routeSelectionExpression `request.body.action` has no `$` before `request`, so it is fixed text and every message would go to the route of that name or to $default; did you mean `$request.body.action`?",
-            "test.toml:10:1: apis.chat.RouteKey: unknown field `RouteKey`, expected one of `name`, `protocolType`, `routeSelectionExpression`, `apiKeySelectionExpression`, `description`, `tags`, `version`, `disableExecuteApiEndpoint`, `disableSchemaValidation`, `stages`, `integrations`, `routes`, `authorizers`, `models`",
+            "test.toml:10:1: apis.chat.descripton: unknown field `descripton`, did you mean `description`?",
             "test.toml:13:30: apis.chat.stages.dev.limits.maxMessageBytes: invalid type: string \"big\", expected usize",
             "test.toml:17:1: apis.chat.integrations.backend.integrationUri: integrationUri `ftp://example.com` is not valid for HTTP_PROXY: expected an http:// or https:// URL",
             "test.toml:18:1: apis.chat.integrations.backend.timeoutInMilis: unknown field `timeoutInMilis`, did you mean `timeoutInMillis`?",
