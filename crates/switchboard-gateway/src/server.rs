@@ -39,10 +39,15 @@ pub enum StartError {
     /// The configuration cannot be served.
     #[error(transparent)]
     Build(#[from] BuildError),
-    /// A listen address is invalid or taken.
-    #[error("cannot listen on {addr}: {source}")]
+    /// A listen address is invalid, does not resolve, or is taken.
+    #[error(
+        "cannot listen on {addr} ({listener}): {source}{}",
+        in_use_hint(source, listener)
+    )]
     Listen {
-        /// The address.
+        /// Which listener: `server.listen` or `management.listen`.
+        listener: Listener,
+        /// The address as configured.
         addr: String,
         /// The cause.
         source: std::io::Error,
@@ -53,6 +58,47 @@ pub enum StartError {
     /// The management API would be open to the network without authentication.
     #[error("management.listen {0} is not a loopback address and management.auth is \"none\": configure auth = \"sigv4\" with credentials, or set management.allowUnauthenticatedRemote = true if an open management API is intended")]
     OpenManagement(String),
+}
+
+/// The two listeners of a gateway, named by their configuration key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// The client-facing WebSocket listener (`server.listen`, `--listen`).
+    Server,
+    /// The management API (`management.listen`, `--management-listen`).
+    Management,
+}
+
+impl Listener {
+    /// The command-line flag that overrides this listener's address.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Listener::Server => "--listen",
+            Listener::Management => "--management-listen",
+        }
+    }
+}
+
+impl std::fmt::Display for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Listener::Server => "server.listen",
+            Listener::Management => "management.listen",
+        })
+    }
+}
+
+/// What to do about an address that is taken.
+fn in_use_hint(source: &std::io::Error, listener: &Listener) -> String {
+    if source.kind() == std::io::ErrorKind::AddrInUse {
+        format!(
+            "; another program is listening there (another Switchboard?): stop it, or choose \
+             another address with {} or {listener} in the configuration file",
+            listener.flag()
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// Entry point: `Gateway::start(config).await`.
@@ -90,10 +136,11 @@ impl Gateway {
         let mut runtime = Runtime::build(config, credentials.clone())?;
         crate::ops::attach(&mut runtime, &ops, None);
         let server = runtime.server.clone();
-        let mgmt_listener = bind(&management.listen)?;
+        let mgmt_listener = bind(&management.listen, Listener::Management).await?;
         let mgmt_addr = mgmt_listener
             .local_addr()
             .map_err(|source| StartError::Listen {
+                listener: Listener::Management,
                 addr: management.listen.clone(),
                 source,
             })?;
@@ -105,8 +152,9 @@ impl Gateway {
             return Err(StartError::OpenManagement(management.listen));
         }
         let acceptor = server.tls.as_ref().map(crate::tls::acceptor).transpose()?;
-        let listener = bind(&server.listen)?;
+        let listener = bind(&server.listen, Listener::Server).await?;
         let ws_addr = listener.local_addr().map_err(|source| StartError::Listen {
+            listener: Listener::Server,
             addr: server.listen.clone(),
             source,
         })?;
@@ -196,26 +244,40 @@ impl GatewayHandle {
     }
 }
 
-/// Binds with a large backlog: the default 128 drops connection bursts (docs/architecture.md "Dependencies").
-fn bind(addr: &str) -> Result<TcpListener, StartError> {
+/// Binds `addr` (`IP:PORT` or `HOST:PORT`): a host name is resolved and the first of its
+/// addresses that binds is used (`localhost` may resolve to `::1` where IPv6 is off).
+async fn bind(addr: &str, listener: Listener) -> Result<TcpListener, StartError> {
     let err = |source| StartError::Listen {
+        listener,
         addr: addr.to_owned(),
         source,
     };
-    let sock_addr: SocketAddr = addr.parse().map_err(|e| {
-        err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{e}"),
-        ))
-    })?;
+    let candidates: Vec<SocketAddr> = match addr.parse::<SocketAddr>() {
+        Ok(sock_addr) => vec![sock_addr],
+        Err(_) => tokio::net::lookup_host(addr).await.map_err(err)?.collect(),
+    };
+    let mut last = std::io::Error::new(
+        std::io::ErrorKind::AddrNotAvailable,
+        "the host name resolves to no address",
+    );
+    for sock_addr in candidates {
+        match bind_one(sock_addr) {
+            Ok(bound) => return Ok(bound),
+            Err(e) => last = e,
+        }
+    }
+    Err(err(last))
+}
+
+/// Binds with a large backlog: the default 128 drops connection bursts (docs/architecture.md "Dependencies").
+fn bind_one(sock_addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if sock_addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()
     } else {
         tokio::net::TcpSocket::new_v6()
-    }
-    .map_err(err)?;
-    socket.set_reuseaddr(true).map_err(err)?;
-    socket.set_nodelay(true).map_err(err)?;
-    socket.bind(sock_addr).map_err(err)?;
-    socket.listen(4096).map_err(err)
+    }?;
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(sock_addr)?;
+    socket.listen(4096)
 }

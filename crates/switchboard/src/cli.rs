@@ -1,6 +1,8 @@
 //! Command-line flags and logging setup.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsStr;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
 
@@ -45,18 +47,23 @@ pub enum Command {
         /// Configuration file.
         #[arg(long, short, env = "SWITCHBOARD_CONFIG")]
         config: Option<PathBuf>,
-        /// Override `[server] listen`, e.g. 127.0.0.1:0 for any free port.
+        /// Override `[server] listen`: HOST:PORT, e.g. localhost:9080, or 127.0.0.1:0 for any
+        /// free port.
         #[arg(long, env = "SWITCHBOARD_LISTEN")]
         listen: Option<String>,
         /// Override `[management] listen`.
         #[arg(long, env = "SWITCHBOARD_MANAGEMENT_LISTEN")]
         management_listen: Option<String>,
     },
-    /// Check a configuration file without serving it; exits 0 when valid, 1 otherwise.
+    /// Check a configuration file without serving it: every problem is reported, each with
+    /// file:line:column and key path. Exits 0 when the file can be served (warnings are
+    /// printed), 1 otherwise.
     Validate {
-        /// Configuration file.
+        /// Configuration file (default: ./switchboard.toml, as for serve).
+        file: Option<PathBuf>,
+        /// Configuration file, as for serve; FILE wins when both are given.
         #[arg(long, short, env = "SWITCHBOARD_CONFIG")]
-        config: PathBuf,
+        config: Option<PathBuf>,
     },
 }
 
@@ -75,11 +82,36 @@ pub fn init_logging(format: &LogFormat, level: &str) {
         eprintln!("warning: --log-level {level:?} is not a valid filter ({e}); using info");
         EnvFilter::new("info")
     });
+    let colour = use_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_ansi(colour).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
+}
+
+/// Colour codes only for a person at a terminal who has not asked for none: a file, a pipe or
+/// a log collector gets plain text, and so does anyone with a non-empty `NO_COLOR`
+/// (no-color.org).
+pub fn use_colour(stderr_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_colour(true, None));
+        assert!(use_colour(true, Some(OsStr::new(""))));
+        assert!(!use_colour(true, Some(OsStr::new("1"))));
+        assert!(!use_colour(false, None));
+        assert!(!use_colour(false, Some(OsStr::new("1"))));
     }
 }

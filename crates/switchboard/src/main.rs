@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging(&cli.log_format, &cli.log_level);
     match cli.command {
-        cli::Command::Validate { config } => serve::validate(&config),
+        cli::Command::Validate { file, config } => serve::validate(file.or(config)),
         cli::Command::Serve {
             config,
             listen,

@@ -3,27 +3,93 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use switchboard_core::config::Config;
+use switchboard_core::config::{Checked, Config, ManagementAuth, Problem};
+use switchboard_gateway::runtime::Runtime;
+use switchboard_gateway::server::StartError;
 use switchboard_gateway::Gateway;
 
 /// The built-in demo API served when there is no configuration file.
 pub const DEMO_CONFIG: &str = include_str!("../../../examples/demo/switchboard.toml");
 /// The configuration file looked for when `--config` is not given.
 const DEFAULT_CONFIG: &str = "switchboard.toml";
+/// How the built-in demo is named in messages.
+const DEMO_NAME: &str = "<built-in demo>";
 
-/// `switchboard validate`.
-pub fn validate(path: &Path) -> ExitCode {
-    match Config::load(path).map(|c| switchboard_gateway::runtime::Runtime::build(c, None)) {
-        Ok(Ok(_)) => {
-            println!("{}: ok", path.display());
+/// Where a command's configuration comes from.
+enum Source {
+    /// A file named with `--config` (or `validate FILE`).
+    Named(PathBuf),
+    /// `./switchboard.toml`, found without being named.
+    Implicit(PathBuf),
+    /// No file: the built-in demo.
+    Demo,
+}
+
+impl Source {
+    /// The file named, else `./switchboard.toml` when it exists, else the demo.
+    fn pick(named: Option<PathBuf>) -> Self {
+        match named {
+            Some(path) => Source::Named(path),
+            None if Path::new(DEFAULT_CONFIG).exists() => {
+                Source::Implicit(PathBuf::from(DEFAULT_CONFIG))
+            }
+            None => Source::Demo,
+        }
+    }
+
+    fn path(&self) -> Option<&Path> {
+        match self {
+            Source::Named(path) | Source::Implicit(path) => Some(path),
+            Source::Demo => None,
+        }
+    }
+
+    fn name(&self) -> String {
+        self.path()
+            .map_or_else(|| DEMO_NAME.to_owned(), |p| p.display().to_string())
+    }
+
+    /// Reads and checks the configuration: the linter (every problem of the file), then what
+    /// this build of the gateway can serve. `validate` and `serve` both refuse exactly what this
+    /// refuses; the lines returned say why.
+    fn check(&self) -> Result<Checked, Vec<String>> {
+        let checked = match self.path() {
+            Some(path) => Config::check_file(path),
+            None => Config::check_toml_str(DEMO_CONFIG, DEMO_NAME),
+        }
+        .map_err(|e| {
+            e.problems
+                .iter()
+                .map(Problem::to_string)
+                .collect::<Vec<_>>()
+        })?;
+        // Compiling templates, schemas and URIs is what `serve` does first; nothing is bound.
+        Runtime::build(checked.config.clone(), None)
+            .map_err(|e| vec![format!("{}: {e}", self.name())])?;
+        Ok(checked)
+    }
+}
+
+/// `switchboard validate [FILE]`: every problem on stderr; exit 1 when the file cannot serve.
+pub fn validate(path: Option<PathBuf>) -> ExitCode {
+    // Unlike serve, there is no demo to fall back to: a missing default file is reported.
+    let source = Source::Named(path.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)));
+    match source.check() {
+        Ok(checked) => {
+            for warning in &checked.warnings {
+                eprintln!("{warning}");
+            }
+            match checked.warnings.len() {
+                0 => println!("{}: ok", source.name()),
+                1 => println!("{}: ok, 1 warning", source.name()),
+                n => println!("{}: ok, {n} warnings", source.name()),
+            }
             ExitCode::SUCCESS
         }
-        Ok(Err(e)) => {
-            eprintln!("{}: {e}", path.display());
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("{e}");
+        Err(lines) => {
+            for line in lines {
+                eprintln!("{line}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -35,43 +101,62 @@ pub async fn serve(
     listen: Option<String>,
     management_listen: Option<String>,
 ) -> ExitCode {
-    let path = config_path.or_else(|| {
-        Path::new(DEFAULT_CONFIG)
-            .exists()
-            .then(|| PathBuf::from(DEFAULT_CONFIG))
-    });
-    let loaded = match &path {
-        Some(p) => Config::load(p),
-        None => Config::from_toml_str(DEMO_CONFIG, "<built-in demo>"),
-    };
-    let mut config = match loaded {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
+    let source = Source::pick(config_path);
+    let checked = match source.check() {
+        Ok(checked) => checked,
+        Err(lines) => {
+            for line in lines {
+                eprintln!("{line}");
+            }
             return ExitCode::FAILURE;
         }
     };
+    announce_source(&source);
+    for warning in &checked.warnings {
+        tracing::warn!("{warning}");
+    }
+    let mut config = checked.config;
     if let Some(listen) = listen {
         config.server.listen = listen;
     }
+    let management_overridden = management_listen.is_some();
     if let Some(listen) = management_listen {
         config.management.listen = listen;
     }
     let drain = Duration::from_secs(config.server.limits.drain_seconds);
+    let open_management = config.management.auth == ManagementAuth::None;
     // Installed before anything is printed: a signal sent as soon as the URL appears is ours.
     let signals = Signals::install();
-    let apis: Vec<(String, Vec<String>)> = config
+    let apis: Vec<(String, Vec<String>, usize)> = config
         .apis
         .iter()
-        .map(|(id, api)| (id.clone(), api.stages.keys().cloned().collect()))
+        .map(|(id, api)| {
+            (
+                id.clone(),
+                api.stages.keys().cloned().collect(),
+                api.routes.len(),
+            )
+        })
         .collect();
     let gateway = match Gateway::start(config).await {
         Ok(g) => g,
+        Err(StartError::Build(e)) => {
+            eprintln!("{}: {e}", source.name());
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
+    // The file's own address was checked with the file; an override is only known now.
+    if management_overridden && open_management && !gateway.mgmt_addr.ip().is_loopback() {
+        tracing::warn!(
+            "the management API on {} accepts calls without authentication from anyone who can \
+             reach it",
+            gateway.mgmt_addr
+        );
+    }
     // With one API the short AWS-shaped URL works too; print the one a user would type.
     let url = |api: &str, stage: &str| {
         if apis.len() == 1 {
@@ -80,23 +165,23 @@ pub async fn serve(
             gateway.url(api, stage)
         }
     };
-    for (api, stages) in &apis {
+    for (api, stages, routes) in &apis {
         for stage in stages {
-            println!("listening on {}", url(api, stage));
+            let url = url(api, stage);
+            tracing::info!("API {api}, stage {stage}: {url} ({routes} routes)");
+            println!("listening on {url}");
         }
     }
     println!("management API on http://{}", gateway.mgmt_addr);
-    if path.is_none() {
-        if let Some((api, stages)) = apis.first() {
-            let stage = stages.first().map(String::as_str).unwrap_or("dev");
-            let url = url(api, stage);
-            println!("No configuration file: serving the built-in demo API. Try it:");
-            println!("  wscat -c {url}        (npm i -g wscat)");
-            println!("  websocat {url}");
-            println!("then send: hello   or   {{\"action\":\"whoami\"}}");
-        }
+    if let (Source::Demo, Some((api, stages, _))) = (&source, apis.first()) {
+        let stage = stages.first().map(String::as_str).unwrap_or("dev");
+        let url = url(api, stage);
+        println!("No configuration file: serving the built-in demo API. Try it:");
+        println!("  wscat -c {url}        (npm i -g wscat)");
+        println!("  websocat {url}");
+        println!("then send: hello   or   {{\"action\":\"whoami\"}}");
     }
-    wait_for_signals(signals, &gateway, path.as_deref()).await;
+    wait_for_signals(signals, &gateway, source.path()).await;
     tracing::info!("shutting down: closing connections with 1001");
     if gateway.shutdown(drain).await {
         ExitCode::SUCCESS
@@ -106,6 +191,27 @@ pub async fn serve(
             "drain time ran out before every $disconnect finished"
         );
         ExitCode::SUCCESS
+    }
+}
+
+/// Logs which file is served, absolute, so a file picked up from the working directory is
+/// never a surprise.
+fn announce_source(source: &Source) {
+    let absolute = |path: &Path| {
+        std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_owned())
+            .display()
+            .to_string()
+    };
+    match source {
+        Source::Named(path) => tracing::info!("configuration loaded from {}", absolute(path)),
+        Source::Implicit(path) => tracing::info!(
+            "configuration loaded from {} (found in the current directory; --config names another file)",
+            absolute(path)
+        ),
+        Source::Demo => tracing::info!(
+            "no --config and no ./{DEFAULT_CONFIG}: serving the built-in demo API"
+        ),
     }
 }
 
@@ -179,9 +285,14 @@ fn reload(gateway: &switchboard_gateway::GatewayHandle, path: Option<&Path>) {
         tracing::warn!("SIGHUP ignored: serving the built-in demo, there is no file to reload");
         return;
     };
-    match Config::load(path) {
-        Ok(config) => match gateway.reload(config) {
-            Ok(()) => tracing::info!(file = %path.display(), "reloaded"),
+    match Config::check_file(path) {
+        Ok(checked) => match gateway.reload(checked.config) {
+            Ok(()) => {
+                for warning in &checked.warnings {
+                    tracing::warn!("{warning}");
+                }
+                tracing::info!(file = %path.display(), "reloaded")
+            }
             Err(e) => {
                 tracing::error!(error = %e, "reload refused; keeping the running configuration")
             }

@@ -3,12 +3,22 @@
 
 use std::fmt;
 
+/// Whether a problem stops the file from being served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The file is refused: `validate` exits 1 and `serve` does not start.
+    Error,
+    /// The file is served, but something in it probably does not do what its author meant.
+    Warning,
+}
+
 /// One thing wrong with a configuration file, at one place in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The file as the user named it (or the name given to `Config::from_toml_str`).
     pub file: String,
-    /// 1-based line of the offending key (or of its nearest enclosing table when it is absent).
+    /// 1-based line of the offending key (or of its nearest enclosing table when it is absent);
+    /// 0 when the problem is about the whole file (it cannot be read, or is not TOML).
     pub line: usize,
     /// 1-based column, counted in characters.
     pub column: usize,
@@ -17,23 +27,51 @@ pub struct Problem {
     pub key_path: String,
     /// What is wrong, on one line.
     pub message: String,
+    /// Error or warning.
+    pub severity: Severity,
+}
+
+impl Problem {
+    /// A problem about the whole file, printed as its message alone (which names the file).
+    pub(crate) fn whole_file(file: &str, message: String) -> Self {
+        Self {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            key_path: String::new(),
+            message,
+            severity: Severity::Error,
+        }
+    }
+
+    /// Whether this problem stops the file from being served.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
 }
 
 impl fmt::Display for Problem {
+    /// `{file}:{line}:{column}: {key_path}: {message}`, with `warning: ` before the message of a
+    /// warning; a whole-file problem is its message alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if self.line > 0 {
+            write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        }
         if !self.key_path.is_empty() {
             write!(f, "{}: ", self.key_path)?;
+        }
+        if self.severity == Severity::Warning {
+            f.write_str("warning: ")?;
         }
         f.write_str(&self.message)
     }
 }
 
-/// Why a configuration file was rejected: one or more located problems, all of them, so a user
-/// fixes a file in one pass rather than one error per run.
+/// Why a configuration file was rejected: every located problem, errors and warnings alike, so
+/// a user fixes a file in one pass rather than one error per run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
-    /// Every problem found, ordered by position in the file. Never empty.
+    /// Every problem found, ordered by position in the file. At least one is an error.
     pub problems: Vec<Problem>,
 }
 
@@ -41,9 +79,24 @@ impl ConfigError {
     /// An error made of the given problems, sorted by position (stable, so problems at the same
     /// key keep the order in which they were found).
     pub(crate) fn new(mut problems: Vec<Problem>) -> Self {
-        problems.sort_by_key(|p| (p.line, p.column));
+        sort(&mut problems);
         Self { problems }
     }
+
+    /// The problems that refuse the file.
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.is_error())
+    }
+
+    /// The problems that would not have refused the file on their own.
+    pub fn warnings(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| !p.is_error())
+    }
+}
+
+/// Orders problems by position in the file, whole-file problems first.
+pub(crate) fn sort(problems: &mut [Problem]) {
+    problems.sort_by_key(|p| (p.line, p.column));
 }
 
 impl fmt::Display for ConfigError {
@@ -61,11 +114,11 @@ impl fmt::Display for ConfigError {
 }
 
 /// A path of keys and array indexes from the document root, rendered as TOML would spell it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct KeyPath(Vec<Segment>);
 
 /// One step of a [`KeyPath`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Segment {
     /// A table key.
     Key(String),
@@ -98,14 +151,20 @@ impl KeyPath {
         self.0.push(Segment::Key(key.to_owned()));
     }
 
-    /// Appends an index in place.
-    pub(crate) fn push_index(&mut self, index: usize) {
-        self.0.push(Segment::Index(index));
-    }
-
     /// The steps from the root.
     pub(crate) fn segments(&self) -> &[Segment] {
         &self.0
+    }
+
+    /// Whether `self` is `ancestor` or lies inside it.
+    pub(crate) fn starts_with(&self, ancestor: &KeyPath) -> bool {
+        self.0.starts_with(&ancestor.0)
+    }
+
+    /// The path one step up; the root has none.
+    pub(crate) fn parent(&self) -> Option<KeyPath> {
+        let (_, rest) = self.0.split_last()?;
+        Some(Self(rest.to_vec()))
     }
 }
 

@@ -1,82 +1,128 @@
 //! Reading a configuration file: TOML syntax, then the typed model, then the cross-checks, every
 //! failure located at a line and column of the file (`docs/configuration.md`, introduction).
 
-use super::error::{ConfigError, KeyPath, Problem, Segment};
+use super::deserialize;
+use super::error::{self, ConfigError, KeyPath, Problem, Segment, Severity};
 use super::model::Config;
+use super::sniff;
 use super::validate;
 use std::path::Path;
 use toml_edit::{Array, ArrayOfTables, InlineTable, Item, Table, Value};
 
-impl Config {
-    /// Parses and checks a configuration document. `file_name` only labels the problems.
-    ///
-    /// Returns every problem found: a syntax or type error stops before the cross-checks (the
-    /// model does not exist yet), otherwise all cross-check failures are reported together.
-    pub fn from_toml_str(text: &str, file_name: &str) -> Result<Config, ConfigError> {
-        let lines = LineIndex::new(text);
-        let deserializer = match toml::Deserializer::parse(text) {
-            Ok(deserializer) => deserializer,
-            Err(error) => return Err(syntax_error(text, file_name, &lines, &error)),
-        };
-        let document = toml_edit::Document::parse(text).ok();
-        let locator = Locator {
-            document: document.as_ref().map(|d| d.as_table()),
-            lines: &lines,
-        };
+/// A configuration that can be served, and what looked suspicious in its file.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The configuration.
+    pub config: Config,
+    /// Problems that do not stop it from being served, in file order.
+    pub warnings: Vec<Problem>,
+}
 
-        let config: Config = match serde_path_to_error::deserialize(deserializer) {
-            Ok(config) => config,
+impl Config {
+    /// Parses and checks a configuration document. `file_name` only labels the problems (and
+    /// its extension helps name a file that is JSON or YAML instead of TOML).
+    ///
+    /// Returns every problem found in one pass: unknown keys, wrong values, and the cross-checks
+    /// of everything that could be read. Only a TOML syntax error stops early, since nothing
+    /// after it can be read. A file with warnings and no errors is accepted with its warnings.
+    pub fn check_toml_str(text: &str, file_name: &str) -> Result<Checked, ConfigError> {
+        let lines = LineIndex::new(text);
+        let document = match toml_edit::Document::parse(text) {
+            Ok(document) => document,
             Err(error) => {
-                let path = serde_key_path(error.path());
-                let inner = error.into_inner();
-                let (line, column) = match inner.span() {
-                    Some(span) => lines.line_column(span.start),
-                    None => locator.locate(&path),
-                };
-                return Err(ConfigError::new(vec![Problem {
-                    file: file_name.to_owned(),
-                    line,
-                    column,
-                    key_path: path.to_string(),
-                    message: one_line(inner.message()),
-                }]));
+                return Err(match sniff::not_toml(file_name, text) {
+                    Some(message) => {
+                        ConfigError::new(vec![Problem::whole_file(file_name, message)])
+                    }
+                    None => syntax_error(text, file_name, &lines, &error),
+                })
             }
         };
+        let locator = Locator {
+            document: Some(document.as_table()),
+            lines: &lines,
+        };
+        let problem = |path: &KeyPath, position: (usize, usize), message: &str, severity| Problem {
+            file: file_name.to_owned(),
+            line: position.0,
+            column: position.1,
+            key_path: path.to_string(),
+            message: one_line(message),
+            severity,
+        };
 
-        let problems: Vec<Problem> = validate::check(&config)
-            .into_iter()
-            .map(|finding| {
-                let (line, column) = locator.locate(&finding.path);
-                Problem {
-                    file: file_name.to_owned(),
-                    line,
-                    column,
-                    key_path: finding.path.to_string(),
-                    message: one_line(&finding.message),
-                }
+        let read = deserialize::deserialize(document.as_table());
+        let mut problems: Vec<Problem> = read
+            .problems
+            .iter()
+            .map(|p| {
+                let position = match &p.span {
+                    Some(span) => lines.line_column(span.start),
+                    None => locator.locate(&p.path),
+                };
+                problem(&p.path, position, &p.message, Severity::Error)
             })
             .collect();
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::new(problems))
+        if let Some(config) = &read.config {
+            for finding in validate::check_with(config, &read.broken) {
+                let position = locator.locate(&finding.path);
+                problems.push(problem(
+                    &finding.path,
+                    position,
+                    &finding.message,
+                    finding.severity,
+                ));
+            }
+        }
+        error::sort(&mut problems);
+        match read.config {
+            Some(config) if !problems.iter().any(Problem::is_error) => Ok(Checked {
+                config,
+                warnings: problems,
+            }),
+            _ => {
+                if !problems.iter().any(Problem::is_error) {
+                    // Unreachable in practice: a failed read records why. Never accept silently.
+                    problems.push(Problem::whole_file(
+                        file_name,
+                        format!("{file_name} could not be read as a configuration"),
+                    ));
+                }
+                Err(ConfigError::new(problems))
+            }
         }
     }
 
-    /// Reads, parses and checks the file at `path`; an unreadable file is a [`ConfigError`] too,
-    /// naming the file, so `switchboard validate` reports every failure the same way.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    /// [`Config::check_toml_str`] without the warnings.
+    pub fn from_toml_str(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+        Self::check_toml_str(text, file_name).map(|checked| checked.config)
+    }
+
+    /// Reads, parses and checks the file at `path`; an unreadable file is a [`ConfigError`] too
+    /// ("cannot read FILE: REASON"), so `switchboard validate` reports every failure the same way.
+    pub fn check_file(path: &Path) -> Result<Checked, ConfigError> {
         let file_name = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_toml_str(&text, &file_name),
-            Err(error) => Err(ConfigError::new(vec![Problem {
-                file: file_name,
-                line: 1,
-                column: 1,
-                key_path: String::new(),
-                message: format!("cannot read configuration file: {error}"),
-            }])),
+            Ok(text) => Self::check_toml_str(&text, &file_name),
+            Err(error) => Err(ConfigError::new(vec![Problem::whole_file(
+                &file_name,
+                format!("cannot read {file_name}: {}", io_reason(&error)),
+            )])),
         }
+    }
+
+    /// [`Config::check_file`] without the warnings.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::check_file(path).map(|checked| checked.config)
+    }
+}
+
+/// An I/O error as the operating system words it, without Rust's "(os error 2)" suffix.
+fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_owned(),
+        _ => text,
     }
 }
 
@@ -96,7 +142,7 @@ fn syntax_error(
     text: &str,
     file_name: &str,
     lines: &LineIndex<'_>,
-    error: &toml::de::Error,
+    error: &toml_edit::TomlError,
 ) -> ConfigError {
     let offset = error.span().map(|s| s.start).unwrap_or(0);
     let (line, column) = lines.line_column(offset);
@@ -106,6 +152,7 @@ fn syntax_error(
         column,
         key_path: syntax_key_path(text, line).to_string(),
         message: one_line(error.message()),
+        severity: Severity::Error,
     }])
 }
 
@@ -168,20 +215,6 @@ fn append_single_chain(path: &mut KeyPath, mut table: &Table) {
     }
 }
 
-/// Converts serde_path_to_error's path into ours (map keys and struct fields are both keys).
-fn serde_key_path(path: &serde_path_to_error::Path) -> KeyPath {
-    let mut out = KeyPath::root();
-    for segment in path.iter() {
-        match segment {
-            serde_path_to_error::Segment::Seq { index } => out.push_index(*index),
-            serde_path_to_error::Segment::Map { key } => out.push_key(key),
-            serde_path_to_error::Segment::Enum { variant } => out.push_key(variant),
-            serde_path_to_error::Segment::Unknown => {}
-        }
-    }
-    out
-}
-
 /// Byte offset → 1-based line and character column.
 pub(crate) struct LineIndex<'a> {
     text: &'a str,
@@ -242,8 +275,8 @@ impl<'a> Node<'a> {
 
 impl Locator<'_> {
     /// Line and column of the deepest part of `path` present in the document: the key itself,
-    /// or its closest written ancestor when the key is absent (a missing required key is
-    /// reported at its table), or 1:1 when nothing of it is written.
+    /// or its closest written ancestor when the key is absent (a missing key is reported at the
+    /// name of its table), or 1:1 when nothing of it is written.
     pub(crate) fn locate(&self, path: &KeyPath) -> (usize, usize) {
         let Some(root) = self.document else {
             return (1, 1);

@@ -1,13 +1,21 @@
 //! The configuration file: model, loading with located errors, and cross-checks.
+//!
+//! Loading is a linter: one run reports every unknown key, wrong value and failed cross-check,
+//! each at its line and column, with the warnings of a file that would be served.
 
+mod deserialize;
 mod error;
 mod load;
 mod model;
+mod route_selection;
+mod sniff;
+mod suggest;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
-pub use error::{ConfigError, Problem};
+pub use error::{ConfigError, Problem, Severity};
+pub use load::Checked;
 pub use model::*;
 pub use validate::Finding;

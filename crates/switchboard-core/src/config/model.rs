@@ -1,7 +1,9 @@
 //! The configuration file model: one struct per table of `docs/configuration.md`.
 //!
-//! Key names are the wire names of the matching API Gateway v2 fields (camelCase). Every struct
-//! denies unknown fields so a typo is an error, not a silently ignored setting.
+//! Key names are the wire names of the matching API Gateway v2 fields (camelCase). Every
+//! apigatewayv2 field of a WebSocket API is accepted; the ones that change nothing here say so
+//! in their doc line ("No effect"). Every struct denies unknown fields so a typo is an error,
+//! not a silently ignored setting; the loader reads the known keys from these derives.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -302,14 +304,33 @@ pub struct ApiConfig {
     /// Display name (default: the id).
     #[serde(default)]
     pub name: Option<String>,
+    /// `WEBSOCKET`, the only protocol served; `HTTP` is refused.
+    #[serde(default)]
+    pub protocol_type: Option<ProtocolType>,
     /// Route selection expression, e.g. `$request.body.action`.
     pub route_selection_expression: String,
     /// Where the API key is read from.
     #[serde(default)]
     pub api_key_selection_expression: Option<String>,
-    /// Free text.
+    /// Free text. No effect.
     #[serde(default)]
     pub description: Option<String>,
+    /// Resource tags. No effect.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Version label. No effect.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// AWS turns off the `execute-api` hostname; here there is no other endpoint, so this has
+    /// no effect (a warning says so when it is `true`).
+    #[serde(default)]
+    pub disable_execute_api_endpoint: bool,
+    /// AWS skips checking model schemas at deployment. No effect: schemas are always checked.
+    #[serde(default)]
+    pub disable_schema_validation: bool,
+    /// `ipv4` or `dualstack` endpoints on AWS. No effect: the listen address decides.
+    #[serde(default)]
+    pub ip_address_type: Option<String>,
     /// Stages keyed by stage name.
     #[serde(default)]
     pub stages: BTreeMap<String, StageConfig>,
@@ -327,10 +348,23 @@ pub struct ApiConfig {
     pub models: BTreeMap<String, ModelConfig>,
 }
 
+/// `protocolType` of an API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ProtocolType {
+    /// A WebSocket API.
+    Websocket,
+    /// An HTTP API: accepted by the parser so the check can say it is not served.
+    Http,
+}
+
 /// `[apis.ID.stages.NAME]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StageConfig {
+    /// The stage name again, as in CloudFormation; must equal the table key.
+    #[serde(default)]
+    pub stage_name: Option<String>,
     /// Stage variables.
     #[serde(default)]
     pub stage_variables: BTreeMap<String, String>,
@@ -346,9 +380,21 @@ pub struct StageConfig {
     /// Extension: connection limits.
     #[serde(default)]
     pub limits: StageLimits,
-    /// Free text.
+    /// Free text. No effect.
     #[serde(default)]
     pub description: Option<String>,
+    /// Resource tags. No effect.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// AWS redeploys on every change. No effect: a change is served after SIGHUP or a restart.
+    #[serde(default)]
+    pub auto_deploy: bool,
+    /// The deployment the stage serves. No effect: the stage serves the file.
+    #[serde(default)]
+    pub deployment_id: Option<String>,
+    /// Client certificate for backend calls. No effect: backends see no client certificate.
+    #[serde(default)]
+    pub client_certificate_id: Option<String>,
 }
 
 /// `RouteSettings` as in API Gateway.
@@ -393,6 +439,10 @@ pub struct AccessLogSettings {
     /// `stdout` or a file path.
     #[serde(default = "default_log_destination")]
     pub destination: String,
+    /// The CloudWatch Logs group AWS writes to. Not written to (a warning says so): lines go to
+    /// `destination`.
+    #[serde(default)]
+    pub destination_arn: Option<String>,
 }
 
 fn default_log_destination() -> String {
@@ -401,23 +451,50 @@ fn default_log_destination() -> String {
 
 /// `limits` of a stage (extension); defaults are the AWS quotas.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(from = "StageLimitsFile")]
 pub struct StageLimits {
     /// Close with 1001 after this many seconds without a data message either way.
-    #[serde(default = "default_idle")]
     pub idle_timeout_seconds: u64,
     /// Close with 1001 after this many seconds connected.
-    #[serde(default = "default_lifetime")]
     pub max_connection_seconds: u64,
     /// Largest single frame; larger closes with 1009.
-    #[serde(default = "default_max_frame")]
     pub max_frame_bytes: usize,
     /// Largest reassembled message; larger closes with 1009.
-    #[serde(default = "default_max_message")]
     pub max_message_bytes: usize,
     /// What to do with binary frames.
-    #[serde(default)]
     pub binary_frames: BinaryFrames,
+}
+
+/// `limits` as written: an unset `maxFrameBytes` follows `maxMessageBytes` down, so a stage that
+/// only lowers the message limit is not refused for a frame limit nobody wrote.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct StageLimitsFile {
+    #[serde(default = "default_idle")]
+    idle_timeout_seconds: u64,
+    #[serde(default = "default_lifetime")]
+    max_connection_seconds: u64,
+    /// Default: the smaller of 32 KB and `maxMessageBytes`.
+    #[serde(default)]
+    max_frame_bytes: Option<usize>,
+    #[serde(default = "default_max_message")]
+    max_message_bytes: usize,
+    #[serde(default)]
+    binary_frames: BinaryFrames,
+}
+
+impl From<StageLimitsFile> for StageLimits {
+    fn from(file: StageLimitsFile) -> Self {
+        Self {
+            idle_timeout_seconds: file.idle_timeout_seconds,
+            max_connection_seconds: file.max_connection_seconds,
+            max_frame_bytes: file
+                .max_frame_bytes
+                .unwrap_or_else(|| default_max_frame().min(file.max_message_bytes)),
+            max_message_bytes: file.max_message_bytes,
+            binary_frames: file.binary_frames,
+        }
+    }
 }
 
 impl Default for StageLimits {
@@ -492,9 +569,48 @@ pub struct IntegrationConfig {
     /// Extension: credentials for `AWS` integrations.
     #[serde(default)]
     pub credentials: Option<AwsCredentials>,
-    /// Free text.
+    /// Free text. No effect.
     #[serde(default)]
     pub description: Option<String>,
+    /// `INTERNET` (the default); `VPC_LINK` is refused: backends are reached directly.
+    #[serde(default)]
+    pub connection_type: Option<ConnectionType>,
+    /// The VPC link of a `VPC_LINK` integration. No effect.
+    #[serde(default)]
+    pub connection_id: Option<String>,
+    /// The IAM role AWS assumes for the call. Not assumed here (a warning says so): AWS
+    /// integrations sign with `credentials` or the environment's keys, Lambda calls with the
+    /// environment's keys.
+    #[serde(default)]
+    pub credentials_arn: Option<String>,
+    /// `1.0`, the only payload format of WebSocket APIs; anything else is refused.
+    #[serde(default)]
+    pub payload_format_version: Option<String>,
+    /// The AWS service action of an HTTP API integration. No effect.
+    #[serde(default)]
+    pub integration_subtype: Option<String>,
+    /// TLS settings of a private integration. No effect.
+    #[serde(default)]
+    pub tls_config: Option<IntegrationTlsConfig>,
+}
+
+/// `connectionType` of an integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConnectionType {
+    /// The backend is reached over the network, as written in `integrationUri`.
+    Internet,
+    /// Through a VPC link: accepted by the parser so the check can say it is not served.
+    VpcLink,
+}
+
+/// `tlsConfig` of an integration. No effect.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IntegrationTlsConfig {
+    /// Host name checked in a private backend's certificate. No effect.
+    #[serde(default)]
+    pub server_name_to_verify: Option<String>,
 }
 
 fn default_timeout() -> u64 {
@@ -543,6 +659,12 @@ pub enum ContentHandlingStrategy {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IntegrationResponseConfig {
+    /// The key again, as in CloudFormation; must equal the table key.
+    #[serde(default)]
+    pub integration_response_key: Option<String>,
+    /// Response header mappings. No effect: a WebSocket reply is a frame, without headers.
+    #[serde(default)]
+    pub response_parameters: BTreeMap<String, String>,
     /// Template key → response template.
     #[serde(default)]
     pub response_templates: BTreeMap<String, String>,
@@ -558,6 +680,18 @@ pub struct IntegrationResponseConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RouteConfig {
+    /// The route key again, as in CloudFormation; must equal the table key.
+    #[serde(default)]
+    pub route_key: Option<String>,
+    /// Operation name for documentation. No effect.
+    #[serde(default)]
+    pub operation_name: Option<String>,
+    /// OAuth scopes a JWT authorizer requires on HTTP APIs. No effect.
+    #[serde(default)]
+    pub authorization_scopes: Vec<String>,
+    /// Route responses keyed by `routeResponseKey`; only `$default` exists.
+    #[serde(default)]
+    pub route_responses: BTreeMap<String, RouteResponseConfig>,
     /// `integrations/{integrationId}`.
     #[serde(default)]
     pub target: Option<String>,
@@ -582,6 +716,26 @@ pub struct RouteConfig {
     /// Model key → model name.
     #[serde(default)]
     pub request_models: BTreeMap<String, String>,
+}
+
+/// `routeResponses."$default"` of a route. Two-way routes are set by
+/// `routeResponseSelectionExpression` alone; the response's own settings have no effect
+/// (AWS: "currently unsupported" for WebSocket route responses).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteResponseConfig {
+    /// The key again, as in CloudFormation; must equal the table key.
+    #[serde(default)]
+    pub route_response_key: Option<String>,
+    /// Selects a response model. No effect.
+    #[serde(default)]
+    pub model_selection_expression: Option<String>,
+    /// Model key → model name; models must exist. No effect otherwise.
+    #[serde(default)]
+    pub response_models: BTreeMap<String, String>,
+    /// Declared response parameters. No effect.
+    #[serde(default)]
+    pub response_parameters: BTreeMap<String, RouteRequestParameter>,
 }
 
 /// A declared route request parameter.
@@ -628,6 +782,21 @@ pub struct AuthorizerConfig {
     /// Extension: cache results keyed by identity source values for this many seconds.
     #[serde(default)]
     pub authorizer_result_ttl_in_seconds: Option<u64>,
+    /// The IAM role AWS assumes to invoke the authorizer. Not assumed here (a warning says so):
+    /// the authorizer is invoked with the environment's keys.
+    #[serde(default)]
+    pub authorizer_credentials_arn: Option<String>,
+    /// Payload format of HTTP API authorizers. No effect: WebSocket authorizers receive the
+    /// REQUEST event (a warning says so for a value other than `1.0`).
+    #[serde(default)]
+    pub authorizer_payload_format_version: Option<String>,
+    /// Simple responses of HTTP API authorizers. No effect: WebSocket authorizers answer with an
+    /// IAM policy (a warning says so when `true`).
+    #[serde(default)]
+    pub enable_simple_responses: bool,
+    /// Identity validation of REST API TOKEN authorizers. No effect.
+    #[serde(default)]
+    pub identity_validation_expression: Option<String>,
 }
 
 /// `authorizerType`.

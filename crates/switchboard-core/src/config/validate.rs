@@ -1,14 +1,16 @@
 //! Cross-checks of a deserialised configuration: the rules API Gateway enforces when a resource
-//! is created or deployed, and the safety rules of our extensions. Every check runs, so one pass
-//! reports every problem; each finding names the key path it is about.
+//! is created or deployed, the safety rules of our extensions, and warnings about files that
+//! would be served but probably not as meant. Every check runs, so one pass reports every
+//! problem; each finding names the key path it is about.
 
-use super::error::KeyPath;
+use super::error::{KeyPath, Severity};
 use super::model::*;
+use super::route_selection;
 use crate::selection::{SelectionError, SelectionExpression};
 use crate::template::{Template, TemplateError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Largest mapping template API Gateway accepts: 300 KB (docs/behaviour.md §9).
 const MAX_TEMPLATE_BYTES: usize = 300 * 1024;
@@ -28,6 +30,7 @@ const MAX_AUTHORIZER_TTL_SECONDS: u64 = 3600;
 pub struct Finding {
     pub(crate) path: KeyPath,
     pub(crate) message: String,
+    pub(crate) severity: Severity,
 }
 
 impl Finding {
@@ -40,6 +43,11 @@ impl Finding {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// Whether the configuration must be refused for it.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
 }
 
 impl fmt::Display for Finding {
@@ -50,15 +58,21 @@ impl fmt::Display for Finding {
 
 impl Config {
     /// Runs every cross-check on a configuration built in code (a file is checked by
-    /// [`Config::from_toml_str`] already); empty means valid.
+    /// [`Config::from_toml_str`] already); no [`Finding::is_error`] means it can be served.
     pub fn validate(&self) -> Vec<Finding> {
-        check(self)
+        check_with(self, &BTreeSet::new())
     }
 }
 
-/// All cross-check failures of `config`, in model order.
-pub(crate) fn check(config: &Config) -> Vec<Finding> {
-    let mut checks = Checks::default();
+/// All cross-check findings of `config`, in model order. `broken` holds keys written in the file
+/// but left out of `config` (their value was wrong, or their name misspelled): findings about
+/// them, or about references to them, would repeat a problem already reported.
+pub(crate) fn check_with(config: &Config, broken: &BTreeSet<KeyPath>) -> Vec<Finding> {
+    let mut checks = Checks {
+        findings: Vec::new(),
+        broken,
+    };
+    checks.no_api(config);
     checks.server(&config.server);
     checks.management(&config.management, &config.server);
     checks.rate_limits(&config.server, &config.management);
@@ -71,19 +85,53 @@ pub(crate) fn check(config: &Config) -> Vec<Finding> {
     checks.findings
 }
 
-#[derive(Default)]
-struct Checks {
+struct Checks<'b> {
     findings: Vec<Finding>,
+    broken: &'b BTreeSet<KeyPath>,
 }
 
 // === impl Checks: server, management, aws ===
 
-impl Checks {
+impl Checks<'_> {
     fn fail(&mut self, path: KeyPath, message: impl Into<String>) {
-        self.findings.push(Finding {
-            path,
-            message: message.into(),
-        });
+        self.report(path, message.into(), Severity::Error);
+    }
+
+    fn warn(&mut self, path: KeyPath, message: impl Into<String>) {
+        self.report(path, message.into(), Severity::Warning);
+    }
+
+    fn report(&mut self, path: KeyPath, message: String, severity: Severity) {
+        if !self.is_broken(&path) {
+            self.findings.push(Finding {
+                path,
+                message,
+                severity,
+            });
+        }
+    }
+
+    /// Whether `path` was written in the file but left out of the model (or lies inside such a
+    /// key), so findings about it or references to it would repeat a reported problem.
+    fn is_broken(&self, path: &KeyPath) -> bool {
+        self.broken.iter().any(|b| path.starts_with(b))
+    }
+
+    /// Whether something under `path` was left out of the model.
+    fn has_broken_inside(&self, path: &KeyPath) -> bool {
+        self.broken.iter().any(|b| b.starts_with(path))
+    }
+
+    /// A file without APIs serves nothing: every upgrade would get 404.
+    fn no_api(&mut self, config: &Config) {
+        let path = KeyPath::root().key("apis");
+        if config.apis.is_empty() && !self.has_broken_inside(&path) {
+            self.fail(
+                path,
+                "no API is defined: add an [apis.ID] table with a routeSelectionExpression, a \
+                 stage, an integration and a route (see docs/configuration.md)",
+            );
+        }
     }
 
     fn non_empty(&mut self, path: KeyPath, value: &str, what: &str) {
@@ -92,25 +140,25 @@ impl Checks {
         }
     }
 
-    fn socket_addr(&mut self, path: KeyPath, value: &str) -> Option<SocketAddr> {
-        match value.parse::<SocketAddr>() {
-            Ok(addr) => Some(addr),
-            Err(_) => {
-                self.fail(
-                    path,
-                    format!(
-                        "`{value}` is not a socket address; expected IP:port such as \
-                         127.0.0.1:8080 or [::1]:8080 (host names are not resolved)"
-                    ),
-                );
-                None
-            }
+    /// Checks a listen address: an IP address and port, or a host name and port (resolved when
+    /// the listener binds). Returns the address when it is an IP address.
+    fn listen_address(&mut self, path: KeyPath, value: &str) -> Option<ListenAddress> {
+        let address = ListenAddress::parse(value);
+        if address.is_none() {
+            self.fail(
+                path,
+                format!(
+                    "`{value}` is not an address to listen on; expected HOST:PORT such as \
+                     127.0.0.1:8080, [::1]:8080 or localhost:8080"
+                ),
+            );
         }
+        address
     }
 
     fn server(&mut self, server: &ServerConfig) {
         let path = KeyPath::root().key("server");
-        self.socket_addr(path.key("listen"), &server.listen);
+        self.listen_address(path.key("listen"), &server.listen);
         if let Some(domain) = &server.domain_name {
             self.non_empty(path.key("domainName"), domain, "domainName");
         }
@@ -187,13 +235,14 @@ impl Checks {
 
     fn management(&mut self, management: &ManagementConfig, server: &ServerConfig) {
         let path = KeyPath::root().key("management");
-        let addr = self.socket_addr(path.key("listen"), &management.listen);
-        if let (Some(addr), Ok(server_addr)) = (addr, server.listen.parse::<SocketAddr>()) {
-            if addr == server_addr && addr.port() != 0 {
+        let addr = self.listen_address(path.key("listen"), &management.listen);
+        if let (Some(addr), Some(server_addr)) = (&addr, ListenAddress::parse(&server.listen)) {
+            if *addr == server_addr && addr.port != 0 {
                 self.fail(
                     path.key("listen"),
                     format!(
-                        "management listen address {addr} is also server.listen; use another port"
+                        "management listen address {} is also server.listen; use another port",
+                        management.listen
                     ),
                 );
             }
@@ -205,15 +254,28 @@ impl Checks {
             ),
             // Security by default: the @connections API can post to and close every connection.
             ManagementAuth::None => {
-                if let Some(addr) = addr {
-                    if !addr.ip().is_loopback() && !management.allow_unauthenticated_remote {
+                // A host name other than localhost is only known once resolved; the listener
+                // refuses it then if it is not loopback.
+                if let Some(false) = addr.as_ref().and_then(ListenAddress::is_loopback) {
+                    let listen = &management.listen;
+                    if !management.allow_unauthenticated_remote {
                         self.fail(
                             path.key("listen"),
                             format!(
-                                "auth = \"none\" on non-loopback address {addr} lets anyone who can \
+                                "auth = \"none\" on non-loopback address {listen} lets anyone who can \
                                  reach it post to and close every connection; set \
                                  allowUnauthenticatedRemote = true to allow this, or use \
                                  auth = \"sigv4\" with credentials"
+                            ),
+                        );
+                    } else {
+                        self.warn(
+                            path.key("allowUnauthenticatedRemote"),
+                            format!(
+                                "the management API on {listen} accepts calls without \
+                                 authentication from anyone who can reach it: they can post to \
+                                 and close every connection; use auth = \"sigv4\" with credentials \
+                                 unless the network is trusted"
                             ),
                         );
                     }
@@ -270,7 +332,7 @@ impl Checks {
 
 // === impl Checks: APIs and their stages ===
 
-impl Checks {
+impl Checks<'_> {
     fn api(&mut self, id: &str, api: &ApiConfig) {
         let path = KeyPath::root().key("apis").key(id);
         if !is_identifier(id, 64, false) {
@@ -281,19 +343,55 @@ impl Checks {
                 ),
             );
         }
-        // Required for WebSocket APIs (docs/behaviour.md §2.1).
-        if api.route_selection_expression.trim().is_empty() {
+        if api.protocol_type == Some(ProtocolType::Http) {
             self.fail(
-                path.key("routeSelectionExpression"),
-                "routeSelectionExpression must not be empty",
-            );
-        } else {
-            self.selection(
-                path.key("routeSelectionExpression"),
-                &api.route_selection_expression,
-                "routeSelectionExpression",
+                path.key("protocolType"),
+                "protocolType \"HTTP\" is not served: Switchboard serves WebSocket APIs only \
+                 (protocolType = \"WEBSOCKET\")",
             );
         }
+        // Required for WebSocket APIs (docs/behaviour.md §2.1).
+        let rse_path = path.key("routeSelectionExpression");
+        if api.route_selection_expression.trim().is_empty() {
+            self.fail(rse_path, "routeSelectionExpression must not be empty");
+        } else {
+            match SelectionExpression::parse(&api.route_selection_expression) {
+                Err(error) => self.fail(
+                    rse_path,
+                    selection_message(
+                        "routeSelectionExpression",
+                        &api.route_selection_expression,
+                        &error,
+                    ),
+                ),
+                Ok(expression) => {
+                    if let Some(message) = route_selection::problem(&expression) {
+                        self.fail(rse_path, message);
+                    }
+                }
+            }
+        }
+        // Clients connect to a stage: an API without one cannot be reached.
+        let stages_path = path.key("stages");
+        if api.stages.is_empty() && !self.has_broken_inside(&stages_path) {
+            self.fail(
+                stages_path,
+                format!(
+                    "API `{id}` has no stage, so no client can connect to it; add one, e.g. \
+                     [apis.{}.stages.dev]",
+                    KeyPath::root().key(id)
+                ),
+            );
+        }
+        if api.disable_execute_api_endpoint {
+            self.warn(
+                path.key("disableExecuteApiEndpoint"),
+                "disableExecuteApiEndpoint has no effect: Switchboard serves the API on its own \
+                 listener, which is the only endpoint (AWS would refuse clients on the \
+                 execute-api hostname)",
+            );
+        }
+        self.message_routes(&path, api);
         // Only two values are supported (docs/behaviour.md §2.4).
         if let Some(expression) = &api.api_key_selection_expression {
             if expression != "$request.header.x-api-key"
@@ -309,7 +407,10 @@ impl Checks {
             }
         }
         // Deploying a stage needs a route (docs/behaviour.md §10).
-        if !api.stages.is_empty() && api.routes.is_empty() {
+        if !api.stages.is_empty()
+            && api.routes.is_empty()
+            && !self.has_broken_inside(&path.key("routes"))
+        {
             self.fail(
                 path.key("routes"),
                 "At least one route is required before deploying the Api",
@@ -340,6 +441,36 @@ impl Checks {
         }
     }
 
+    /// Warns when no message can reach an integration: without `$default` and custom routes,
+    /// every message is answered with a Forbidden error frame (docs/behaviour.md §2.3).
+    fn message_routes(&mut self, path: &KeyPath, api: &ApiConfig) {
+        let routes_path = path.key("routes");
+        let carries_messages = api
+            .routes
+            .keys()
+            .any(|key| key != "$connect" && key != "$disconnect");
+        if !api.routes.is_empty() && !carries_messages && !self.has_broken_inside(&routes_path) {
+            self.warn(
+                routes_path,
+                "there is no $default route and no custom route, so every message a client \
+                 sends is answered with {\"message\": \"Forbidden\"}; add a $default route or a \
+                 route per action",
+            );
+        }
+    }
+
+    /// An optional field that repeats the table key (CloudFormation style) must agree with it.
+    fn same_as_key(&mut self, path: KeyPath, field: &str, value: Option<&str>, key: &str) {
+        if let Some(value) = value {
+            if value != key {
+                self.fail(
+                    path,
+                    format!("{field} `{value}` differs from its table key `{key}`; remove it or make them equal"),
+                );
+            }
+        }
+    }
+
     fn stage(&mut self, path: KeyPath, name: &str, stage: &StageConfig, api: &ApiConfig) {
         if !is_identifier(name, 128, false) {
             self.fail(
@@ -347,6 +478,12 @@ impl Checks {
                 format!("stage name `{name}` must match [A-Za-z0-9_-]{{1,128}}"),
             );
         }
+        self.same_as_key(
+            path.key("stageName"),
+            "stageName",
+            stage.stage_name.as_deref(),
+            name,
+        );
         for variable in stage.stage_variables.keys() {
             if !is_stage_variable_name(variable) {
                 self.fail(
@@ -361,7 +498,13 @@ impl Checks {
         );
         for (route_key, settings) in &stage.route_settings {
             let settings_path = path.key("routeSettings").key(route_key);
-            if !api.routes.contains_key(route_key) {
+            let route_path = path
+                .parent()
+                .and_then(|stages| stages.parent())
+                .map(|api_path| api_path.key("routes").key(route_key));
+            if !api.routes.contains_key(route_key)
+                && !route_path.is_some_and(|p| self.is_broken(&p))
+            {
                 self.fail(
                     settings_path.clone(),
                     format!(
@@ -415,6 +558,16 @@ impl Checks {
             &settings.destination,
             "destination",
         );
+        if let Some(arn) = &settings.destination_arn {
+            self.warn(
+                path.key("destinationArn"),
+                format!(
+                    "destinationArn `{arn}` is not written to: access log lines go to \
+                     destination = \"{}\" (stdout or a file)",
+                    settings.destination
+                ),
+            );
+        }
     }
 
     fn stage_limits(&mut self, path: KeyPath, limits: &StageLimits) {
@@ -424,11 +577,14 @@ impl Checks {
             ("maxFrameBytes", limits.max_frame_bytes as u64),
             ("maxMessageBytes", limits.max_message_bytes as u64),
         ] {
-            if value == 0 {
+            // An unset frame limit follows a zero message limit; that one is reported.
+            let follows = key == "maxFrameBytes" && limits.max_message_bytes == 0;
+            if value == 0 && !follows {
                 self.fail(path.key(key), format!("{key} must be greater than 0"));
             }
         }
-        // A message is one or more frames, so a frame can never be larger than a message.
+        // A message is one or more frames, so a frame can never be larger than a message. The
+        // frame limit only exceeds the message limit when both are written (see the model).
         if limits.max_frame_bytes > limits.max_message_bytes {
             self.fail(
                 path.key("maxFrameBytes"),
@@ -443,7 +599,7 @@ impl Checks {
 
 // === impl Checks: integrations ===
 
-impl Checks {
+impl Checks<'_> {
     fn integration(&mut self, path: KeyPath, id: &str, integration: &IntegrationConfig) {
         if !is_identifier(id, 128, true) {
             self.fail(
@@ -503,6 +659,7 @@ impl Checks {
             Some(credentials) => self.credentials(path.key("credentials"), credentials),
             None => {}
         }
+        self.integration_aws_fields(&path, integration);
 
         for (target, source) in &integration.request_parameters {
             self.integration_parameter(path.key("requestParameters").key(target), target, source);
@@ -524,6 +681,12 @@ impl Checks {
         for (key, response) in &integration.integration_responses {
             let response_path = path.key("integrationResponses").key(key);
             self.integration_response_key(response_path.clone(), key);
+            self.same_as_key(
+                response_path.key("integrationResponseKey"),
+                "integrationResponseKey",
+                response.integration_response_key.as_deref(),
+                key,
+            );
             for (template_key, source) in &response.response_templates {
                 let template_path = response_path.key("responseTemplates").key(template_key);
                 self.non_empty(template_path.clone(), template_key, "template key");
@@ -536,6 +699,46 @@ impl Checks {
                     "templateSelectionExpression",
                 );
             }
+        }
+    }
+
+    /// The apigatewayv2 integration fields that only matter elsewhere: refused where serving
+    /// them would change behaviour, a warning where a setting is not honoured.
+    fn integration_aws_fields(&mut self, path: &KeyPath, integration: &IntegrationConfig) {
+        if integration.connection_type == Some(ConnectionType::VpcLink) {
+            self.fail(
+                path.key("connectionType"),
+                "connectionType \"VPC_LINK\" (a private integration) is not served: Switchboard \
+                 calls integrationUri directly; use connectionType = \"INTERNET\" with an address \
+                 Switchboard can reach",
+            );
+        }
+        // WebSocket APIs have one payload format (docs/behaviour.md §4.2).
+        if let Some(version) = &integration.payload_format_version {
+            if version != "1.0" {
+                self.fail(
+                    path.key("payloadFormatVersion"),
+                    format!(
+                        "payloadFormatVersion `{version}` is not supported: WebSocket APIs use 1.0"
+                    ),
+                );
+            }
+        }
+        if let Some(arn) = &integration.credentials_arn {
+            let used = match integration.integration_type {
+                IntegrationType::Aws if integration.credentials.is_some() => {
+                    "the integration's credentials table signs the calls"
+                }
+                IntegrationType::Aws | IntegrationType::AwsProxy => {
+                    "calls are signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and \
+                     AWS_SESSION_TOKEN from Switchboard's environment"
+                }
+                _ => "this integration type makes no AWS calls",
+            };
+            self.warn(
+                path.key("credentialsArn"),
+                format!("credentialsArn `{arn}` is not assumed: {used}"),
+            );
         }
     }
 
@@ -674,7 +877,7 @@ impl Checks {
 
 // === impl Checks: routes, authorizers, models ===
 
-impl Checks {
+impl Checks<'_> {
     fn route(&mut self, path: KeyPath, key: &str, route: &RouteConfig, api: &ApiConfig) {
         if let Some(reason) = route_key_problem(key) {
             self.fail(
@@ -682,6 +885,14 @@ impl Checks {
                 format!("The provided route key is not formatted properly: {reason}"),
             );
         }
+        self.same_as_key(
+            path.key("routeKey"),
+            "routeKey",
+            route.route_key.as_deref(),
+            key,
+        );
+        let api_path = path.parent().and_then(|routes| routes.parent());
+        let resource = |kind: &str, id: &str| api_path.as_ref().map(|p| p.key(kind).key(id));
         match &route.target {
             None => self.fail(
                 path.key("target"),
@@ -690,6 +901,8 @@ impl Checks {
             ),
             Some(target) => match target.strip_prefix("integrations/") {
                 Some(id) if api.integrations.contains_key(id) => {}
+                // The integration is written but broken; that is reported where it is.
+                Some(id) if resource("integrations", id).is_some_and(|p| self.is_broken(&p)) => {}
                 Some(_) => self.fail(
                     path.key("target"),
                     format!("unknown route target {target}: no integration with that id in this API"),
@@ -758,12 +971,59 @@ impl Checks {
             );
         }
         for (model_key, model_name) in &route.request_models {
-            if !api.models.contains_key(model_name) {
+            self.model_reference(
+                path.key("requestModels").key(model_key),
+                model_name,
+                api,
+                resource("models", model_name),
+            );
+        }
+        for (response_key, response) in &route.route_responses {
+            let response_path = path.key("routeResponses").key(response_key);
+            // WebSocket routes have one route response (docs/behaviour.md §2.4, §5).
+            if response_key != "$default" {
                 self.fail(
-                    path.key("requestModels").key(model_key),
-                    format!("unknown model `{model_name}`: no [models.{model_name}] in this API"),
+                    response_path.clone(),
+                    format!("route response key `{response_key}` is not supported; the only route response is $default"),
                 );
             }
+            self.same_as_key(
+                response_path.key("routeResponseKey"),
+                "routeResponseKey",
+                response.route_response_key.as_deref(),
+                response_key,
+            );
+            if let Some(expression) = &response.model_selection_expression {
+                self.selection(
+                    response_path.key("modelSelectionExpression"),
+                    expression,
+                    "modelSelectionExpression",
+                );
+            }
+            for (model_key, model_name) in &response.response_models {
+                self.model_reference(
+                    response_path.key("responseModels").key(model_key),
+                    model_name,
+                    api,
+                    resource("models", model_name),
+                );
+            }
+        }
+    }
+
+    /// A model named by a route or route response must exist (unless it is written but broken).
+    fn model_reference(
+        &mut self,
+        path: KeyPath,
+        model_name: &str,
+        api: &ApiConfig,
+        model_path: Option<KeyPath>,
+    ) {
+        if !api.models.contains_key(model_name) && !model_path.is_some_and(|p| self.is_broken(&p)) {
+            self.fail(
+                path,
+                format!("unknown model `{model_name}`: no [models.{model_name}] in this API"),
+            );
         }
     }
 
@@ -783,6 +1043,10 @@ impl Checks {
                 ),
             ),
             (Some((type_name, kind)), Some(id)) => match api.authorizers.get(id) {
+                None if path
+                    .parent()
+                    .and_then(|routes| routes.parent())
+                    .is_some_and(|api_path| self.is_broken(&api_path.key("authorizers").key(id))) => {}
                 None => self.fail(
                     path.key("authorizerId"),
                     format!("unknown authorizer `{id}`: no [authorizers.{id}] in this API"),
@@ -857,6 +1121,40 @@ impl Checks {
                     format!("authorizerResultTtlInSeconds must be at most {MAX_AUTHORIZER_TTL_SECONDS}, got {ttl}"),
                 );
             }
+        }
+        self.authorizer_aws_fields(&path, authorizer);
+    }
+
+    /// The apigatewayv2 authorizer fields of HTTP and REST APIs: a warning where the file asks
+    /// for something a WebSocket authorizer does not do here.
+    fn authorizer_aws_fields(&mut self, path: &KeyPath, authorizer: &AuthorizerConfig) {
+        if let Some(arn) = &authorizer.authorizer_credentials_arn {
+            self.warn(
+                path.key("authorizerCredentialsArn"),
+                format!(
+                    "authorizerCredentialsArn `{arn}` is not assumed: the authorizer is invoked \
+                     with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from \
+                     Switchboard's environment"
+                ),
+            );
+        }
+        if let Some(version) = &authorizer.authorizer_payload_format_version {
+            if version != "1.0" {
+                self.warn(
+                    path.key("authorizerPayloadFormatVersion"),
+                    format!(
+                        "authorizerPayloadFormatVersion `{version}` has no effect: WebSocket \
+                         authorizers receive the REQUEST event (format 1.0)"
+                    ),
+                );
+            }
+        }
+        if authorizer.enable_simple_responses {
+            self.warn(
+                path.key("enableSimpleResponses"),
+                "enableSimpleResponses has no effect: a WebSocket authorizer must answer with a \
+                 principalId and an IAM policy",
+            );
         }
     }
 
@@ -944,7 +1242,7 @@ impl Checks {
 
 // === impl Checks: IAM principals and API keys ===
 
-impl Checks {
+impl Checks<'_> {
     fn iam(&mut self, iam: &IamConfig) {
         let path = KeyPath::root().key("iam").key("principals");
         let mut seen = BTreeSet::new();
@@ -1006,6 +1304,13 @@ impl Checks {
                         .apis
                         .get(api_id)
                         .is_some_and(|api| api.stages.contains_key(stage_name))
+                        || self.is_broken(
+                            &KeyPath::root()
+                                .key("apis")
+                                .key(api_id)
+                                .key("stages")
+                                .key(stage_name),
+                        )
                 });
                 if !exists {
                     self.fail(
@@ -1019,6 +1324,57 @@ impl Checks {
 }
 
 // === pure predicates and messages ===
+
+/// A listen address as written: a host (an IP address or a name) and a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ListenAddress {
+    host: ListenHost,
+    port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ListenHost {
+    Ip(IpAddr),
+    /// A host name, resolved when the listener binds.
+    Name(String),
+}
+
+impl ListenAddress {
+    /// `IP:PORT`, `[IPv6]:PORT` or `NAME:PORT` with a DNS-shaped name.
+    fn parse(value: &str) -> Option<Self> {
+        if let Ok(addr) = value.parse::<SocketAddr>() {
+            return Some(Self {
+                host: ListenHost::Ip(addr.ip()),
+                port: addr.port(),
+            });
+        }
+        let (host, port) = value.rsplit_once(':')?;
+        let port = port.parse().ok()?;
+        let name_ok = !host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            // All digits and dots is a mistyped IPv4 address, not a name.
+            && !host.chars().all(|c| c.is_ascii_digit() || c == '.');
+        name_ok.then(|| Self {
+            host: ListenHost::Name(host.to_ascii_lowercase()),
+            port,
+        })
+    }
+
+    /// Loopback or not; `None` for a name other than localhost (known only once resolved).
+    fn is_loopback(&self) -> Option<bool> {
+        match &self.host {
+            ListenHost::Ip(ip) => Some(ip.is_loopback()),
+            ListenHost::Name(name) if name == "localhost" => Some(true),
+            ListenHost::Name(_) => None,
+        }
+    }
+}
 
 /// A selection expression parse error as a one-line message (position is 0-based, as given).
 pub(crate) fn selection_message(what: &str, expression: &str, error: &SelectionError) -> String {
