@@ -38,7 +38,21 @@ const JARS = [
  * Case name (file name without its number) → why Switchboard's output differs from Velocity
  * 1.7's in this harness. Each is a choice, not an oversight: see the reason.
  */
-export const KNOWN_DIFFERENCES = {};
+export const KNOWN_DIFFERENCES = {
+  'known-integers-beyond-64-bits':
+    'Java keeps integers past 64 bits exact (json-smart and Velocity use BigInteger); Switchboard has ' +
+    'no big integers and turns them into doubles (12345678901234567890 prints as 1.2345678901234567E19).',
+  'known-jsonpath-negative-index':
+    "Debian's Jayway JsonPath is 2.0.0, which finds nothing at a negative index; later versions count " +
+    'from the end, as Switchboard does. Which version API Gateway runs is not known.',
+  'known-util-number-argument':
+    'The harness declares the $util functions with String parameters, as the AWS documentation describes ' +
+    'them, so Velocity finds no method for a number and prints the reference; Switchboard converts the ' +
+    "argument to text. AWS's parameter types are not documented.",
+  'known-base64-decode-blanks':
+    "java.util.Base64's decoder rejects blanks (the render fails); Switchboard ignores blanks around the " +
+    "text. Which decoder AWS uses is not documented.",
+};
 
 function velocityOutputs() {
   const missing = JARS.filter((jar) => !existsSync(jar));
@@ -89,6 +103,16 @@ for (const file of files) {
   const c = JSON.parse(readFileSync(join(corpus, file), 'utf8'));
   const vm = velocity[name];
   const sb = switchboard[name];
+  const reason = KNOWN_DIFFERENCES[name.replace(/^\d+-/, '')];
+  if (reason) {
+    if (sb?.output === undefined) failures.push(`${name}: Switchboard gave ${show(sb)}`);
+    else if (sb.output === vm?.output) failures.push(`${name}: listed in KNOWN_DIFFERENCES but the engines now agree; remove it`);
+    else {
+      differ++;
+      console.log(`known difference ${name}: switchboard ${show(sb)}, velocity 1.7 ${show(vm)}`);
+    }
+    continue;
+  }
   if (vm?.output === undefined) {
     failures.push(`${name}: Velocity 1.7 gave ${show(vm)}`);
     continue;
@@ -99,12 +123,6 @@ for (const file of files) {
   }
   if (c.expected !== undefined && vm.output !== c.expected) {
     failures.push(`${name}: Velocity 1.7 gives ${show(vm)} but the case expects ${JSON.stringify(c.expected)}`);
-    continue;
-  }
-  const reason = KNOWN_DIFFERENCES[name.replace(/^\d+-/, '')];
-  if (reason) {
-    if (sb.output === vm.output) failures.push(`${name}: listed in KNOWN_DIFFERENCES but the engines now agree; remove it`);
-    else differ++;
     continue;
   }
   if (sb.output !== vm.output) failures.push(`${name}:\n  switchboard  ${show(sb)}\n  velocity 1.7 ${show(vm)}`);

@@ -46,7 +46,7 @@ public final class VelocityRender {
             Map<String, Object> result = new LinkedHashMap<>();
             try {
                 result.put("output", render(engine, name, c));
-            } catch (Exception e) {
+            } catch (Exception | StackOverflowError e) {
                 result.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
             }
             results.put(name, result);

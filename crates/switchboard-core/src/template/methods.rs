@@ -115,7 +115,8 @@ impl Renderer<'_, '_> {
             _ => None,
         };
         let int_arg = |i: usize| args.get(i).and_then(Value::as_int);
-        let char_len = || s.chars().count();
+        // Java strings count UTF-16 units: a character outside the BMP is two.
+        let char_len = || s.encode_utf16().count();
         let out_of_range = |this: &Self, what: String| {
             Err(this.err(at, format!("String index out of range: {what}")))
         };
@@ -147,15 +148,15 @@ impl Renderer<'_, '_> {
                 if b < 0 || e > len as i64 || b > e {
                     return out_of_range(self, format!("begin {b}, end {e}, length {len}"));
                 }
-                let t: String = s.chars().skip(b as usize).take((e - b) as usize).collect();
+                let t = utf16_slice(s, b as usize, e as usize);
                 self.string(&t, at)?
             }
             ("charAt", 1) => {
                 let Some(i) = int_arg(0) else {
                     return Ok(Value::Null);
                 };
-                match usize::try_from(i).ok().and_then(|i| s.chars().nth(i)) {
-                    Some(c) => Value::str(c.encode_utf8(&mut [0; 4])),
+                match usize::try_from(i).ok().filter(|&i| i < char_len()) {
+                    Some(i) => Value::str(&utf16_slice(s, i, i + 1)),
                     None => return out_of_range(self, format!("index {i}")),
                 }
             }
@@ -163,16 +164,30 @@ impl Renderer<'_, '_> {
                 let Some(needle) = str_arg(0) else {
                     return Ok(Value::Null);
                 };
+                let from = int_arg(1);
                 let found = if name == "indexOf" {
-                    let from = int_arg(1).unwrap_or(0).max(0) as usize;
-                    let start = s.char_indices().nth(from).map_or(s.len(), |(b, _)| b);
+                    let start = utf16_to_byte(s, from.unwrap_or(0));
                     s.get(start..)
                         .and_then(|t| t.find(&*needle))
                         .map(|b| b + start)
                 } else {
-                    s.rfind(&*needle)
+                    // Java: the last match that starts at or before `from`.
+                    let end = match from {
+                        Some(f) if f < 0 => return Ok(Value::Int(-1)),
+                        Some(f) => utf16_to_byte(s, f)
+                            .saturating_add(needle.len())
+                            .min(s.len()),
+                        None => s.len(),
+                    };
+                    let end = (0..=end)
+                        .rev()
+                        .find(|&b| s.is_char_boundary(b))
+                        .unwrap_or(0);
+                    s.get(..end).and_then(|t| t.rfind(&*needle))
                 };
-                let idx = found.map_or(-1, |b| s.get(..b).map_or(0, |p| p.chars().count()) as i64);
+                let idx = found.map_or(-1, |b| {
+                    s.get(..b).map_or(0, |p| p.encode_utf16().count()) as i64
+                });
                 Value::Int(idx)
             }
             ("contains", 1) => match str_arg(0) {
@@ -590,4 +605,41 @@ pub(crate) fn java_replacement(repl: &str) -> String {
         }
     }
     out
+}
+
+/// The UTF-16 units `[begin, end)` of `s` as Java's `substring` gives them: half of a
+/// character outside the BMP (a lone surrogate) becomes `?`, as Java writes it out.
+pub(crate) fn utf16_slice(s: &str, begin: usize, end: usize) -> String {
+    let mut out = String::new();
+    let mut unit = 0usize;
+    for c in s.chars() {
+        let width = c.len_utf16();
+        let (start, stop) = (unit, unit + width);
+        unit = stop;
+        if start >= end {
+            break;
+        }
+        if start >= begin && stop <= end {
+            out.push(c);
+        } else if stop > begin {
+            out.push('?');
+        }
+    }
+    out
+}
+
+/// The byte offset in `s` of UTF-16 unit `unit` (negative counts as 0; inside a surrogate
+/// pair, the next character; past the end, the end).
+pub(crate) fn utf16_to_byte(s: &str, unit: i64) -> usize {
+    let Ok(unit) = usize::try_from(unit.max(0)) else {
+        return s.len();
+    };
+    let mut seen = 0usize;
+    for (b, c) in s.char_indices() {
+        if seen >= unit {
+            return b;
+        }
+        seen += c.len_utf16();
+    }
+    s.len()
 }

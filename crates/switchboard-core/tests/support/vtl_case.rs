@@ -24,8 +24,8 @@ pub struct VtlCase {
     /// `$input.params()`.
     #[serde(default)]
     pub params: Option<BTreeMap<String, BTreeMap<String, String>>>,
-    /// API Gateway's output, where it is known (documented, or where other engines differ);
-    /// Velocity 1.7 must produce it too (`tests/vtl/compare.mjs`).
+    /// API Gateway's output, where it is known: documented, or observed with Velocity 1.7 for a
+    /// case that guards a fix (`tests/vtl/compare.mjs` checks that Velocity produces it).
     #[serde(default)]
     #[allow(dead_code)]
     pub expected: Option<String>,
