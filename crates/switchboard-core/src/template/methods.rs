@@ -68,19 +68,11 @@ impl Renderer<'_, '_> {
                 Some(s) => Value::Str(Rc::from(s)),
                 None => Value::Null,
             },
-            ("equals", [other]) => {
-                let same_kind = std::mem::discriminant(receiver) == std::mem::discriminant(other)
-                    || matches!(
-                        (receiver, other),
-                        (Value::Int(_), Value::Int(_)) | (Value::Float(_), Value::Float(_))
-                    );
-                let eq = same_kind
-                    && self
-                        .heap
-                        .equals(receiver, other, 0)
-                        .map_err(|m| self.err(at, m))?;
-                Value::Bool(eq)
-            }
+            ("equals", [other]) => Value::Bool(
+                self.heap
+                    .java_equals(receiver, other, 0)
+                    .map_err(|m| self.err(at, m))?,
+            ),
             _ => Value::Null,
         })
     }
@@ -121,7 +113,11 @@ impl Renderer<'_, '_> {
             Err(this.err(at, format!("String index out of range: {what}")))
         };
         Ok(match (name, args.len()) {
-            ("length" | "size", 0) => Value::Int(i64::try_from(char_len()).unwrap_or(i64::MAX)),
+            ("length", 0) => Value::Int(i64::try_from(char_len()).unwrap_or(i64::MAX)),
+            ("compareTo" | "compareToIgnoreCase", 1) => match str_arg(0) {
+                Some(o) => Value::Int(java_compare(s, &o, name == "compareToIgnoreCase")),
+                None => Value::Null,
+            },
             ("isEmpty", 0) => Value::Bool(s.is_empty()),
             ("toString" | "trim" | "toLowerCase" | "toUpperCase", 0) => {
                 let t = match name {
@@ -161,8 +157,16 @@ impl Renderer<'_, '_> {
                 }
             }
             ("indexOf" | "lastIndexOf", 1 | 2) => {
-                let Some(needle) = str_arg(0) else {
-                    return Ok(Value::Null);
+                // A number is a character code (Java's `indexOf(int ch)`).
+                let needle = match args.first() {
+                    Some(Value::Str(n)) => n.clone(),
+                    Some(Value::Int(code)) => {
+                        match u32::try_from(*code).ok().and_then(char::from_u32) {
+                            Some(c) => Rc::from(c.to_string()),
+                            None => return Ok(Value::Int(-1)),
+                        }
+                    }
+                    _ => return Ok(Value::Null),
                 };
                 let from = int_arg(1);
                 let found = if name == "indexOf" {
@@ -327,12 +331,21 @@ impl Renderer<'_, '_> {
                     }
                 }
             }
-            ("contains" | "indexOf", [x]) => {
+            ("contains" | "indexOf" | "lastIndexOf", [x]) => {
                 let mut found = None;
                 let items = self.heap.list(id).to_vec();
-                for (i, item) in items.iter().enumerate() {
+                let order: Box<dyn Iterator<Item = (usize, &Value)>> = if name == "lastIndexOf" {
+                    Box::new(items.iter().enumerate().rev())
+                } else {
+                    Box::new(items.iter().enumerate())
+                };
+                for (i, item) in order {
                     self.tick(at)?;
-                    if self.heap.equals(item, x, 0).map_err(|m| self.err(at, m))? {
+                    if self
+                        .heap
+                        .java_equals(item, x, 0)
+                        .map_err(|m| self.err(at, m))?
+                    {
                         found = Some(i);
                         break;
                     }
@@ -399,7 +412,12 @@ impl Renderer<'_, '_> {
                 let items = self.heap.list(id).to_vec();
                 let mut found = None;
                 for (i, item) in items.iter().enumerate() {
-                    if self.heap.equals(item, x, 0).map_err(|m| self.err(at, m))? {
+                    self.tick(at)?;
+                    if self
+                        .heap
+                        .java_equals(item, x, 0)
+                        .map_err(|m| self.err(at, m))?
+                    {
                         found = Some(i);
                         break;
                     }
@@ -502,7 +520,11 @@ impl Renderer<'_, '_> {
                 let mut found = false;
                 for v in &values {
                     self.tick(at)?;
-                    if self.heap.equals(v, x, 0).map_err(|m| self.err(at, m))? {
+                    if self
+                        .heap
+                        .java_equals(v, x, 0)
+                        .map_err(|m| self.err(at, m))?
+                    {
                         found = true;
                         break;
                     }
@@ -642,4 +664,36 @@ pub(crate) fn utf16_to_byte(s: &str, unit: i64) -> usize {
         seen += c.len_utf16();
     }
     s.len()
+}
+
+/// Java's `String.compareTo` (`compareToIgnoreCase` when `ignore_case`): the difference of the
+/// first UTF-16 units that differ, else of the lengths.
+pub(crate) fn java_compare(a: &str, b: &str, ignore_case: bool) -> i64 {
+    let fold = |u: u16| -> u32 {
+        let Some(c) = char::from_u32(u32::from(u)) else {
+            return u32::from(u);
+        };
+        let upper = c.to_uppercase().next().unwrap_or(c);
+        let lower = upper.to_lowercase().next().unwrap_or(upper);
+        lower as u32
+    };
+    let (mut x, mut y) = (a.encode_utf16(), b.encode_utf16());
+    loop {
+        match (x.next(), y.next()) {
+            (Some(p), Some(q)) if p == q => {}
+            (Some(p), Some(q)) => {
+                let (p, q) = if ignore_case {
+                    (fold(p), fold(q))
+                } else {
+                    (u32::from(p), u32::from(q))
+                };
+                if p != q {
+                    return i64::from(p) - i64::from(q);
+                }
+            }
+            (Some(_), None) => return 1 + x.count() as i64,
+            (None, Some(_)) => return -(1 + y.count() as i64),
+            (None, None) => return 0,
+        }
+    }
 }

@@ -51,6 +51,10 @@
 //!   is parsed (Velocity unescapes first, so there `"$a\u0042"` reads `$aB`). Indexes
 //!   (`length`, `substring`, `charAt`, `indexOf`, `lastIndexOf`) count UTF-16 units, as Java
 //!   does; half of a surrogate pair renders as `?`.
+//! - **Equality**: `==` compares numbers by value, two lists or two maps with Java's `equals`
+//!   (`[1] == [1.0]` is false), other mixed kinds by their text (`1 == '1'` is true); the
+//!   collection methods `contains`, `indexOf`, `lastIndexOf`, `remove` and `containsValue` use
+//!   Java's `equals` (`[1].contains('1')` is false). Strings have `length()`, not `size()`.
 //! - **Numbers**: literals `12`, `2.5`, `2.`, `.5`, `1e3`; integers beyond 64 bits (in a body
 //!   or from overflow) become doubles where Java keeps a `BigInteger`.
 //! - **Regular expressions** (`matches`, `replaceAll`, `replaceFirst`, `split`) use the

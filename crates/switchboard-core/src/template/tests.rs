@@ -548,7 +548,10 @@ fn map_methods() {
 fn string_methods() {
     let cases = [
         ("$s.length()", "Hello, World"),
-        ("$s.size()", "12"),
+        // Java strings have length(), not size().
+        ("$s.size()", "$s.size()"),
+        ("$s.compareTo('Help')", "-4"),
+        ("$s.indexOf(111)", "4"),
         ("$s.substring(7)", "World"),
         ("$s.substring(0, 5)", "Hello"),
         ("$s.indexOf('o')", "4"),

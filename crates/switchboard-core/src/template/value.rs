@@ -390,8 +390,8 @@ impl Heap {
         Ok(())
     }
 
-    /// Velocity 1.7 `==`: numbers by value, same kinds by `equals`, different kinds by their
-    /// `toString()`; null equals only null.
+    /// Velocity 1.7 `==`: numbers by value, same kinds by `equals` ([`Heap::java_equals`] for
+    /// lists and maps), different kinds by their `toString()`; null equals only null.
     pub fn equals(&self, a: &Value, b: &Value, depth: usize) -> Result<bool, String> {
         if depth > MAX_VALUE_DEPTH {
             return Err("value nesting is too deep to compare".into());
@@ -404,16 +404,47 @@ impl Heap {
             }
             (Value::Bool(x), Value::Bool(y)) => x == y,
             (Value::Str(x), Value::Str(y)) => x == y,
+            // Two lists or two maps compare with Java's `equals`, element by element.
+            (Value::List(_), Value::List(_)) | (Value::Map(_), Value::Map(_)) => {
+                self.java_equals(a, b, depth)?
+            }
+            _ => {
+                let (mut x, mut y) = (String::new(), String::new());
+                let limit = super::MAX_STRING_BYTES;
+                self.write_java(a, &mut x, depth, limit)?;
+                self.write_java(b, &mut y, depth, limit)?;
+                x == y
+            }
+        })
+    }
+}
+
+impl Heap {
+    /// Java's `a.equals(b)` (what `List.contains`, `indexOf`, `remove` and
+    /// `Map.containsValue` use): same kind and same value — `1` is not `1.0` nor `"1"` — lists
+    /// and maps element by element.
+    pub fn java_equals(&self, a: &Value, b: &Value, depth: usize) -> Result<bool, String> {
+        if depth > MAX_VALUE_DEPTH {
+            return Err("value nesting is too deep to compare".into());
+        }
+        Ok(match (a, b) {
+            (x, y) if x.is_null() || y.is_null() => x.is_null() && y.is_null(),
+            (Value::Int(x), Value::Int(y)) => x == y,
+            (Value::Float(x), Value::Float(y)) => {
+                (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits()
+            }
+            (Value::Bool(x), Value::Bool(y)) => x == y,
+            (Value::Str(x), Value::Str(y)) => x == y,
             (Value::List(x), Value::List(y)) => {
-                let (xs, ys) = (self.list(*x), self.list(*y));
                 if x == y {
                     return Ok(true);
                 }
+                let (xs, ys) = (self.list(*x), self.list(*y));
                 if xs.len() != ys.len() {
                     return Ok(false);
                 }
                 for (p, q) in xs.iter().zip(ys) {
-                    if !self.equals(p, q, depth + 1)? {
+                    if !self.java_equals(p, q, depth + 1)? {
                         return Ok(false);
                     }
                 }
@@ -431,19 +462,19 @@ impl Heap {
                 }
                 for (k, v) in mx.keys().iter().zip(mx.values()) {
                     match my.get(k) {
-                        Some(w) if self.equals(v, w, depth + 1)? => {}
+                        Some(w) if self.java_equals(v, w, depth + 1)? => {}
                         _ => return Ok(false),
                     }
                 }
                 true
             }
-            _ => {
-                let (mut x, mut y) = (String::new(), String::new());
-                let limit = super::MAX_STRING_BYTES;
-                self.write_java(a, &mut x, depth, limit)?;
-                self.write_java(b, &mut y, depth, limit)?;
-                x == y
-            }
+            (Value::Entry(x), Value::Entry(y)) => match (self.get(*x), self.get(*y)) {
+                (Some(Obj::Entry(k1, v1)), Some(Obj::Entry(k2, v2))) => {
+                    k1 == k2 && self.java_equals(v1, v2, depth + 1)?
+                }
+                _ => false,
+            },
+            _ => false,
         })
     }
 }
