@@ -93,7 +93,14 @@ if (files.length === 0) {
   console.log(`no corpus cases in ${corpus}`);
   process.exit(1);
 }
-const velocity = velocityOutputs();
+let velocity;
+try {
+  velocity = velocityOutputs();
+} catch (e) {
+  const hint = e.code === 'ENOENT' ? ' (Debian: apt-get install default-jdk-headless)' : '';
+  console.log(`Velocity 1.7 side failed: ${e.message}${hint}`);
+  process.exit(1);
+}
 const switchboard = switchboardOutputs();
 let agree = 0;
 let differ = 0;
