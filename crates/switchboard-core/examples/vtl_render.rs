@@ -1,5 +1,5 @@
 //! Renders every case of a mapping-template corpus and prints `{"case": {"output": …}}` (or
-//! `{"error": …}`) as JSON; `tests/vtl/compare.mjs` compares this with velocityjs.
+//! `{"error": …}`) as JSON; `tests/vtl/compare.mjs` compares this with Apache Velocity 1.7.
 //!
 //! `cargo run -q -p switchboard-core --example vtl_render [-- DIR]`
 

@@ -1,6 +1,6 @@
 //! The mapping-template corpus rendered by Switchboard's engine: every case renders, and where
 //! a case records API Gateway's output (`expected`), the engine produces exactly that. The
-//! same corpus is rendered by velocityjs in `tests/vtl/compare.mjs` (differential test).
+//! same corpus is rendered by Apache Velocity 1.7 in `tests/vtl/compare.mjs` (differential test).
 
 mod support;
 

@@ -6,24 +6,30 @@ use super::ast::Offset;
 use super::eval::Renderer;
 use super::jsonpath::{JsonPath, Selection};
 use super::util;
-use super::value::{MapObj, Value};
-use super::TemplateError;
+use super::value::{JsonStyle, MapObj, Value};
+use super::{TemplateError, MAX_STRING_BYTES};
 
 impl Renderer<'_, '_> {
-    /// The body parsed as JSON, parsed at most once per render.
-    fn body_json(&mut self, at: Offset) -> Result<Rc<serde_json::Value>, TemplateError> {
-        let body = self.ctx.body;
-        let parsed = self.body_json.get_or_insert_with(|| {
-            serde_json::from_str::<serde_json::Value>(body)
-                .map(Rc::new)
-                .map_err(|e| e.to_string())
-        });
-        match parsed {
-            Ok(v) => Ok(v.clone()),
-            Err(e) => {
-                let message = format!("the message body is not valid JSON ({e})");
-                Err(self.err(at, message))
-            }
+    /// The body as a document of heap values, parsed at most once per render. Every
+    /// `$input.path()` and `$input.json()` reads this same document, so changes a template
+    /// makes to what `$input.path()` returned show in later calls (as in API Gateway).
+    fn body_doc(&mut self, at: Offset) -> Result<Value, TemplateError> {
+        if self.body_doc.is_none() {
+            let doc = match serde_json::from_str::<serde_json::Value>(self.ctx.body) {
+                Ok(json) => {
+                    let mut budget = self.steps_left;
+                    let doc = self.heap.import_json(&json, &mut budget, 0);
+                    self.steps_left = budget;
+                    doc
+                }
+                Err(e) => Err(format!("the message body is not valid JSON ({e})")),
+            };
+            self.body_doc = Some(doc);
+        }
+        match &self.body_doc {
+            Some(Ok(doc)) => Ok(doc.clone()),
+            Some(Err(m)) => Err(self.err(at, m.clone())),
+            None => Err(self.err(at, "the message body was not parsed")),
         }
     }
 
@@ -48,15 +54,30 @@ impl Renderer<'_, '_> {
                 let Some(path) = self.json_path(args, at)? else {
                     return Ok(Value::Null);
                 };
-                let root = self.body_json(at)?;
-                let selected = path.select(&root).map_err(|m| self.err(at, m))?;
-                let text = match selected {
-                    Selection::One(v) => serde_json::to_string(v),
+                let root = self.body_doc(at)?;
+                let selected = path
+                    .select(&self.heap, &root)
+                    .map_err(|m| self.err(at, m))?;
+                let mut text = String::new();
+                let written = match selected {
+                    Selection::One(v) => {
+                        self.heap
+                            .write_json(&v, JsonStyle::Compact, &mut text, 0, MAX_STRING_BYTES)
+                    }
                     // A definite path that matches nothing renders as nothing.
-                    Selection::Missing => Ok(String::new()),
-                    Selection::Many(vs) => serde_json::to_string(&vs),
-                }
-                .map_err(|e| self.err(at, e.to_string()))?;
+                    Selection::Missing => Ok(()),
+                    Selection::Many(vs) => {
+                        let list = self.heap.new_list(vs, true);
+                        self.heap.write_json(
+                            &list,
+                            JsonStyle::Compact,
+                            &mut text,
+                            0,
+                            MAX_STRING_BYTES,
+                        )
+                    }
+                };
+                written.map_err(|m| self.err(at, m))?;
                 self.charge(text.len(), at)?;
                 Ok(Value::Str(Rc::from(text)))
             }
@@ -64,32 +85,16 @@ impl Renderer<'_, '_> {
                 let Some(path) = self.json_path(args, at)? else {
                     return Ok(Value::Null);
                 };
-                let root = self.body_json(at)?;
-                let selected = path.select(&root).map_err(|m| self.err(at, m))?;
-                let mut budget = self.steps_left;
-                let result = match selected {
-                    Selection::One(v) => self.heap.import_json(v, &mut budget, 0),
-                    Selection::Missing => Ok(Value::Null),
-                    Selection::Many(vs) => {
-                        let mut items = Vec::with_capacity(vs.len());
-                        let mut failed = None;
-                        for v in vs {
-                            match self.heap.import_json(v, &mut budget, 1) {
-                                Ok(x) => items.push(x),
-                                Err(m) => {
-                                    failed = Some(m);
-                                    break;
-                                }
-                            }
-                        }
-                        match failed {
-                            Some(m) => Err(m),
-                            None => Ok(self.heap.new_list(items, true)),
-                        }
-                    }
-                };
-                self.steps_left = budget;
-                result.map_err(|m| self.err(at, m))
+                let root = self.body_doc(at)?;
+                let selected = path
+                    .select(&self.heap, &root)
+                    .map_err(|m| self.err(at, m))?;
+                Ok(match selected {
+                    Selection::One(v) => v,
+                    Selection::Missing => Value::Null,
+                    // A new list of the selected values themselves, as Jayway JsonPath returns.
+                    Selection::Many(vs) => self.heap.new_list(vs, true),
+                })
             }
             "params" => match args {
                 [] => Ok(self.params_value()),

@@ -38,8 +38,8 @@ pub(crate) struct Renderer<'r, 'c> {
     allocated: usize,
     /// Where the construct being evaluated starts (for errors raised from text output).
     pub here: Offset,
-    /// The body parsed as JSON, on first use.
-    pub body_json: Option<Result<Rc<serde_json::Value>, String>>,
+    /// The body as a document of heap values, on first use of `$input.json`/`$input.path`.
+    pub body_doc: Option<Result<Value, String>>,
     /// `$stageVariables` as a map, on first use.
     pub stage_vars: Option<Value>,
     /// `$input.params()` as a map, on first use.
@@ -59,7 +59,7 @@ impl<'r, 'c> Renderer<'r, 'c> {
             steps_left: MAX_STEPS,
             allocated: 0,
             here: 0,
-            body_json: None,
+            body_doc: None,
             stage_vars: None,
             params_map: None,
             regexes: HashMap::new(),
@@ -198,7 +198,7 @@ impl<'r, 'c> Renderer<'r, 'c> {
                 } => {
                     let mut body = otherwise.as_deref();
                     for (cond, branch) in branches {
-                        if self.eval(cond)?.truthy() {
+                        if self.condition(cond)? {
                             body = Some(branch);
                             break;
                         }
@@ -542,7 +542,7 @@ impl<'r, 'c> Renderer<'r, 'c> {
                 }
                 self.heap.new_map(m)
             }
-            Expr::Not(inner) => Value::Bool(!self.eval(inner)?.truthy()),
+            Expr::Not(inner) => Value::Bool(!self.condition(inner)?),
             Expr::Neg(inner) => match self.eval(inner)? {
                 Value::Int(i) => i
                     .checked_neg()
@@ -554,6 +554,55 @@ impl<'r, 'c> Renderer<'r, 'c> {
         })
     }
 
+    /// An expression as a condition (`#if`, `#elseif`, and the operands of `!`, `&&`, `||`),
+    /// as Velocity 1.7 evaluates one: a reference is true unless null or `false`; `true`,
+    /// `false`, comparisons and logical operators are what they say; every other expression
+    /// (string, number, list, map and range literals, arithmetic) is false, unevaluated.
+    fn condition(&mut self, e: &Expr) -> Result<bool, TemplateError> {
+        match e {
+            Expr::Bool(b) => Ok(*b),
+            Expr::Ref(_)
+            | Expr::Not(_)
+            | Expr::Binary(
+                BinOp::Or
+                | BinOp::And
+                | BinOp::Eq
+                | BinOp::Ne
+                | BinOp::Lt
+                | BinOp::Le
+                | BinOp::Gt
+                | BinOp::Ge,
+                ..,
+            ) => Ok(self.eval(e)?.truthy()),
+            Expr::Null
+            | Expr::Int(_)
+            | Expr::Float(_)
+            | Expr::Str(_)
+            | Expr::Interpolated(_)
+            | Expr::List(_)
+            | Expr::Range(..)
+            | Expr::Map(_)
+            | Expr::Neg(_)
+            | Expr::Binary(..) => Ok(false),
+        }
+    }
+
+    /// A `+` operand joined to a string: its text, or a null reference's source text.
+    fn operand_text(
+        &mut self,
+        v: &Value,
+        e: &Expr,
+        at: Offset,
+    ) -> Result<Option<String>, TemplateError> {
+        if v.is_null() {
+            return Ok(match e {
+                Expr::Ref(r) => Some(r.source.to_string()),
+                _ => None,
+            });
+        }
+        Ok(Some(self.display(v, at)?.unwrap_or_default()))
+    }
+
     fn binary(
         &mut self,
         op: BinOp,
@@ -563,11 +612,11 @@ impl<'r, 'c> Renderer<'r, 'c> {
     ) -> Result<Value, TemplateError> {
         match op {
             BinOp::Or => {
-                let v = self.eval(l)?.truthy() || self.eval(r)?.truthy();
+                let v = self.condition(l)? || self.condition(r)?;
                 return Ok(Value::Bool(v));
             }
             BinOp::And => {
-                let v = self.eval(l)?.truthy() && self.eval(r)?.truthy();
+                let v = self.condition(l)? && self.condition(r)?;
                 return Ok(Value::Bool(v));
             }
             _ => {}
@@ -593,11 +642,13 @@ impl<'r, 'c> Renderer<'r, 'c> {
             BinOp::Gt => Value::Bool(cmp(&a, &b).is_some_and(|o| o.is_gt())),
             BinOp::Ge => Value::Bool(cmp(&a, &b).is_some_and(|o| o.is_ge())),
             BinOp::Add if matches!(a, Value::Str(_)) || matches!(b, Value::Str(_)) => {
-                if a.is_null() || b.is_null() {
+                // Velocity 1.7 joins a null reference as its source text (`'x' + $nope` is
+                // `x$nope`); any other null operand makes the sum null.
+                let (Some(x), Some(y)) =
+                    (self.operand_text(&a, l, at)?, self.operand_text(&b, r, at)?)
+                else {
                     return Ok(Value::Null);
-                }
-                let x = self.display(&a, at)?.unwrap_or_default();
-                let y = self.display(&b, at)?.unwrap_or_default();
+                };
                 self.charge(x.len() + y.len(), at)?;
                 Value::Str(Rc::from(x + &y))
             }

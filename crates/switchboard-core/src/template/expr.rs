@@ -91,8 +91,7 @@ impl Parser<'_> {
             self.leave();
             return Ok(Expr::Not(Box::new(inner)));
         }
-        if self.cur.peek() == Some(b'-') && !self.cur.peek_at(1).is_some_and(|b| b.is_ascii_digit())
-        {
+        if self.cur.peek() == Some(b'-') && !self.number_follows(1) {
             self.cur.bump();
             self.enter(at)?;
             let inner = self.unary()?;
@@ -112,7 +111,9 @@ impl Parser<'_> {
             },
             Some(b'\'') => self.single_quoted(),
             Some(b'"') => self.double_quoted(),
-            Some(b) if b.is_ascii_digit() || b == b'-' => self.number(),
+            Some(b) if b.is_ascii_digit() || b == b'-' || (b == b'.' && self.number_follows(0)) => {
+                self.number()
+            }
             Some(b'[') => {
                 self.cur.bump();
                 self.enter(at)?;
@@ -154,6 +155,17 @@ impl Parser<'_> {
         }
     }
 
+    /// True when a number literal starts `n` bytes past the cursor: a digit, or `.` and a digit.
+    fn number_follows(&self, n: usize) -> bool {
+        match self.cur.peek_at(n) {
+            Some(b) if b.is_ascii_digit() => true,
+            Some(b'.') => self.cur.peek_at(n + 1).is_some_and(|b| b.is_ascii_digit()),
+            _ => false,
+        }
+    }
+
+    /// A number literal as Velocity 1.7 writes them: `12`, `-3`, `2.5`, `2.`, `.5`, `1e3`,
+    /// `2.5E-1` (a `.` followed by another `.` belongs to a range, `[1..3]`).
     fn number(&mut self) -> Result<Expr, TemplateError> {
         let start = self.cur.pos;
         self.cur.eat_byte(b'-');
@@ -161,8 +173,7 @@ impl Parser<'_> {
             self.cur.bump();
         }
         let mut float = false;
-        if self.cur.peek() == Some(b'.') && self.cur.peek_at(1).is_some_and(|b| b.is_ascii_digit())
-        {
+        if self.cur.peek() == Some(b'.') && self.cur.peek_at(1) != Some(b'.') {
             float = true;
             self.cur.bump();
             while self.cur.peek().is_some_and(|b| b.is_ascii_digit()) {
@@ -217,7 +228,8 @@ impl Parser<'_> {
         }
     }
 
-    /// `"…"`: `""` stands for one quote; a backslash escape is kept as written (Velocity 1.7);
+    /// `"…"`: `""` stands for one quote and `\uXXXX` for that UTF-16 unit; any other
+    /// backslash is kept as written, and a backslash does not escape `"` (Velocity 1.7);
     /// references and directives inside are rendered when evaluated.
     fn double_quoted(&mut self) -> Result<Expr, TemplateError> {
         let start = self.cur.pos;
@@ -226,15 +238,6 @@ impl Parser<'_> {
         let body_end = loop {
             match self.cur.peek() {
                 None => return Err(self.error(start, "unterminated string literal")),
-                Some(b'\\') => {
-                    self.cur.bump();
-                    if matches!(
-                        self.cur.peek(),
-                        Some(b'n' | b't' | b'b' | b'r' | b'f' | b'\\' | b'\'' | b'"')
-                    ) {
-                        self.cur.bump();
-                    }
-                }
                 Some(b'"') => {
                     if self.cur.peek_at(1) == Some(b'"') {
                         self.cur.pos += 2;
@@ -248,8 +251,9 @@ impl Parser<'_> {
             }
         };
         let body = self.cur.slice(body_start, body_end);
+        let unescaped = unescape_string(body).map_err(|m| self.error(start, m))?;
         if !body.contains('$') && !body.contains('#') {
-            return Ok(Expr::Str(body.replace("\"\"", "\"").into_boxed_str()));
+            return Ok(Expr::Str(unescaped.into_boxed_str()));
         }
         // Parse the body as a template in place: same source, narrower window.
         let after = self.cur.pos;
@@ -326,4 +330,39 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// The text of a double-quoted string literal's body as Velocity 1.7 reads it: every `\\uXXXX`
+/// (even one after another backslash) is that UTF-16 unit, consecutive units pairing into one
+/// character and a lone surrogate becoming `?` (as Java writes it); then `""` is one `"`. Any
+/// other backslash stays. `\\u` without four hex digits is an error, as it is in Velocity.
+///
+/// In a string with references, the escapes are read in its text pieces only, so an escape that
+/// would spell `$`, `#` or part of a name does not make (or extend) a reference as it does in
+/// Velocity, which unescapes before it interpolates.
+pub(crate) fn unescape_string(body: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(i) = rest.find("\\u") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let mut units = Vec::new();
+        while let Some(tail) = rest.strip_prefix("\\u") {
+            let hex = tail
+                .get(..4)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .ok_or_else(|| {
+                    "invalid \\u escape in a string literal (four hex digits expected)".to_owned()
+                })?;
+            units.push(u16::from_str_radix(hex, 16).map_err(|e| e.to_string())?);
+            rest = &tail[4..];
+        }
+        out.extend(char::decode_utf16(units).map(|c| c.unwrap_or('?')));
+    }
+    out.push_str(rest);
+    Ok(if out.contains("\"\"") {
+        out.replace("\"\"", "\"")
+    } else {
+        out
+    })
 }

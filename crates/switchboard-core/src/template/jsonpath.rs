@@ -1,8 +1,12 @@
 //! The JSONPath subset that `$input.json()` and `$input.path()` take: `$`, `.name`,
 //! `['name']`, `["name"]`, `[n]` (negative counts from the end), `[*]`, `.*`, `..name`, `..*`.
 //! A path without a leading `$` is read as `$.path` (as Jayway JsonPath does).
+//!
+//! Paths select from the values of the render's heap, not from a copy: like API Gateway's
+//! (Jayway JsonPath over json-smart), `$input.path()` hands out the document's own maps and
+//! lists, so a template that changes them changes what `$input.json()` prints next.
 
-use serde_json::Value as Json;
+use super::value::{Heap, Obj, Value};
 
 /// Most values one path may select.
 const MAX_RESULTS: usize = 100_000;
@@ -25,13 +29,13 @@ pub(crate) struct JsonPath {
 
 /// What a path selected.
 #[derive(Debug)]
-pub(crate) enum Selection<'a> {
+pub(crate) enum Selection {
     /// A definite path that found its value.
-    One(&'a Json),
+    One(Value),
     /// A definite path that found nothing.
     Missing,
     /// An indefinite path (wildcard or deep scan): every match, possibly none.
-    Many(Vec<&'a Json>),
+    Many(Vec<Value>),
 }
 
 impl JsonPath {
@@ -102,30 +106,30 @@ impl JsonPath {
             .all(|s| matches!(s, Step::Child(_) | Step::Index(_)))
     }
 
-    /// Applies the path to `root`.
-    pub fn select<'a>(&self, root: &'a Json) -> Result<Selection<'a>, String> {
-        let mut current = vec![root];
+    /// Applies the path to `root`, a value in `heap`.
+    pub fn select(&self, heap: &Heap, root: &Value) -> Result<Selection, String> {
+        let mut current = vec![root.clone()];
         for step in &self.steps {
             let mut next = Vec::new();
-            for node in current {
+            for node in &current {
                 match step {
                     Step::Child(name) => {
-                        if let Some(v) = node.as_object().and_then(|m| m.get(name)) {
-                            next.push(v);
+                        if let Some(v) = member(heap, node, name) {
+                            next.push(v.clone());
                         }
                     }
                     Step::Index(i) => {
-                        if let Some(items) = node.as_array() {
+                        if let Some(items) = items(heap, node) {
                             let len = i64::try_from(items.len()).unwrap_or(i64::MAX);
                             let at = if *i < 0 { len + i } else { *i };
                             if let Some(v) = usize::try_from(at).ok().and_then(|a| items.get(a)) {
-                                next.push(v);
+                                next.push(v.clone());
                             }
                         }
                     }
-                    Step::Wildcard => children(node, &mut next),
-                    Step::Deep(name) => deep(node, Some(name), &mut next)?,
-                    Step::DeepWildcard => deep(node, None, &mut next)?,
+                    Step::Wildcard => children(heap, node, &mut next),
+                    Step::Deep(name) => deep(heap, node, Some(name), &mut next)?,
+                    Step::DeepWildcard => deep(heap, node, None, &mut next)?,
                 }
                 if next.len() > MAX_RESULTS {
                     return Err(format!("JSONPath selects more than {MAX_RESULTS} values"));
@@ -135,8 +139,9 @@ impl JsonPath {
         }
         if self.definite() {
             Ok(current
-                .first()
-                .map_or(Selection::Missing, |v| Selection::One(v)))
+                .into_iter()
+                .next()
+                .map_or(Selection::Missing, Selection::One))
         } else {
             Ok(Selection::Many(current))
         }
@@ -185,33 +190,61 @@ fn bracket<'p>(s: &'p str, path: &str) -> Result<(Step, &'p str), String> {
     }
 }
 
-/// Every direct child of `node`.
-fn children<'a>(node: &'a Json, out: &mut Vec<&'a Json>) {
+/// The member `name` of `node`, when it is a map that has one.
+fn member<'h>(heap: &'h Heap, node: &Value, name: &str) -> Option<&'h Value> {
     match node {
-        Json::Object(m) => out.extend(m.values()),
-        Json::Array(items) => out.extend(items.iter()),
+        Value::Map(id) => heap.map(*id)?.get(name),
+        _ => None,
+    }
+}
+
+/// The items of `node`, when it is a list.
+fn items<'h>(heap: &'h Heap, node: &Value) -> Option<&'h [Value]> {
+    match node {
+        Value::List(id) => match heap.get(*id)? {
+            Obj::List { items, .. } => Some(items),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Every direct child of `node`.
+fn children(heap: &Heap, node: &Value, out: &mut Vec<Value>) {
+    match node {
+        Value::Map(id) => {
+            if let Some(m) = heap.map(*id) {
+                out.extend(m.values().iter().cloned());
+            }
+        }
+        Value::List(_) => out.extend(items(heap, node).unwrap_or_default().iter().cloned()),
         _ => {}
     }
 }
 
-/// `..name` (or `..*` when `name` is `None`): document order, no recursion.
-fn deep<'a>(node: &'a Json, name: Option<&str>, out: &mut Vec<&'a Json>) -> Result<(), String> {
-    let mut stack = vec![node];
+/// `..name` (or `..*` when `name` is `None`): document order, no recursion. A template can
+/// make the document cyclic (`$list.add($list)`), so the walk stops at [`MAX_RESULTS`] nodes.
+fn deep(heap: &Heap, node: &Value, name: Option<&str>, out: &mut Vec<Value>) -> Result<(), String> {
+    let mut stack = vec![node.clone()];
+    let mut visited = 0usize;
     while let Some(n) = stack.pop() {
+        visited += 1;
         match name {
             Some(name) => {
-                if let Some(v) = n.as_object().and_then(|m| m.get(name)) {
-                    out.push(v);
+                if let Some(v) = member(heap, &n, name) {
+                    out.push(v.clone());
                 }
             }
-            None => children(n, out),
-        }
-        if out.len() > MAX_RESULTS {
-            return Err(format!("JSONPath selects more than {MAX_RESULTS} values"));
+            None => children(heap, &n, out),
         }
         let mut kids = Vec::new();
-        children(n, &mut kids);
+        children(heap, &n, &mut kids);
         stack.extend(kids.into_iter().rev());
+        if out.len() > MAX_RESULTS || visited.saturating_add(stack.len()) > MAX_RESULTS {
+            return Err(format!(
+                "JSONPath deep scan visits more than {MAX_RESULTS} values"
+            ));
+        }
     }
     Ok(())
 }

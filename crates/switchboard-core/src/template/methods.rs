@@ -68,19 +68,11 @@ impl Renderer<'_, '_> {
                 Some(s) => Value::Str(Rc::from(s)),
                 None => Value::Null,
             },
-            ("equals", [other]) => {
-                let same_kind = std::mem::discriminant(receiver) == std::mem::discriminant(other)
-                    || matches!(
-                        (receiver, other),
-                        (Value::Int(_), Value::Int(_)) | (Value::Float(_), Value::Float(_))
-                    );
-                let eq = same_kind
-                    && self
-                        .heap
-                        .equals(receiver, other, 0)
-                        .map_err(|m| self.err(at, m))?;
-                Value::Bool(eq)
-            }
+            ("equals", [other]) => Value::Bool(
+                self.heap
+                    .java_equals(receiver, other, 0)
+                    .map_err(|m| self.err(at, m))?,
+            ),
             _ => Value::Null,
         })
     }
@@ -115,12 +107,17 @@ impl Renderer<'_, '_> {
             _ => None,
         };
         let int_arg = |i: usize| args.get(i).and_then(Value::as_int);
-        let char_len = || s.chars().count();
+        // Java strings count UTF-16 units: a character outside the BMP is two.
+        let char_len = || s.encode_utf16().count();
         let out_of_range = |this: &Self, what: String| {
             Err(this.err(at, format!("String index out of range: {what}")))
         };
         Ok(match (name, args.len()) {
-            ("length" | "size", 0) => Value::Int(i64::try_from(char_len()).unwrap_or(i64::MAX)),
+            ("length", 0) => Value::Int(i64::try_from(char_len()).unwrap_or(i64::MAX)),
+            ("compareTo" | "compareToIgnoreCase", 1) => match str_arg(0) {
+                Some(o) => Value::Int(java_compare(s, &o, name == "compareToIgnoreCase")),
+                None => Value::Null,
+            },
             ("isEmpty", 0) => Value::Bool(s.is_empty()),
             ("toString" | "trim" | "toLowerCase" | "toUpperCase", 0) => {
                 let t = match name {
@@ -147,32 +144,54 @@ impl Renderer<'_, '_> {
                 if b < 0 || e > len as i64 || b > e {
                     return out_of_range(self, format!("begin {b}, end {e}, length {len}"));
                 }
-                let t: String = s.chars().skip(b as usize).take((e - b) as usize).collect();
+                let t = utf16_slice(s, b as usize, e as usize);
                 self.string(&t, at)?
             }
             ("charAt", 1) => {
                 let Some(i) = int_arg(0) else {
                     return Ok(Value::Null);
                 };
-                match usize::try_from(i).ok().and_then(|i| s.chars().nth(i)) {
-                    Some(c) => Value::str(c.encode_utf8(&mut [0; 4])),
+                match usize::try_from(i).ok().filter(|&i| i < char_len()) {
+                    Some(i) => Value::str(&utf16_slice(s, i, i + 1)),
                     None => return out_of_range(self, format!("index {i}")),
                 }
             }
             ("indexOf" | "lastIndexOf", 1 | 2) => {
-                let Some(needle) = str_arg(0) else {
-                    return Ok(Value::Null);
+                // A number is a character code (Java's `indexOf(int ch)`).
+                let needle = match args.first() {
+                    Some(Value::Str(n)) => n.clone(),
+                    Some(Value::Int(code)) => {
+                        match u32::try_from(*code).ok().and_then(char::from_u32) {
+                            Some(c) => Rc::from(c.to_string()),
+                            None => return Ok(Value::Int(-1)),
+                        }
+                    }
+                    _ => return Ok(Value::Null),
                 };
+                let from = int_arg(1);
                 let found = if name == "indexOf" {
-                    let from = int_arg(1).unwrap_or(0).max(0) as usize;
-                    let start = s.char_indices().nth(from).map_or(s.len(), |(b, _)| b);
+                    let start = utf16_to_byte(s, from.unwrap_or(0));
                     s.get(start..)
                         .and_then(|t| t.find(&*needle))
                         .map(|b| b + start)
                 } else {
-                    s.rfind(&*needle)
+                    // Java: the last match that starts at or before `from`.
+                    let end = match from {
+                        Some(f) if f < 0 => return Ok(Value::Int(-1)),
+                        Some(f) => utf16_to_byte(s, f)
+                            .saturating_add(needle.len())
+                            .min(s.len()),
+                        None => s.len(),
+                    };
+                    let end = (0..=end)
+                        .rev()
+                        .find(|&b| s.is_char_boundary(b))
+                        .unwrap_or(0);
+                    s.get(..end).and_then(|t| t.rfind(&*needle))
                 };
-                let idx = found.map_or(-1, |b| s.get(..b).map_or(0, |p| p.chars().count()) as i64);
+                let idx = found.map_or(-1, |b| {
+                    s.get(..b).map_or(0, |p| p.encode_utf16().count()) as i64
+                });
                 Value::Int(idx)
             }
             ("contains", 1) => match str_arg(0) {
@@ -312,12 +331,21 @@ impl Renderer<'_, '_> {
                     }
                 }
             }
-            ("contains" | "indexOf", [x]) => {
+            ("contains" | "indexOf" | "lastIndexOf", [x]) => {
                 let mut found = None;
                 let items = self.heap.list(id).to_vec();
-                for (i, item) in items.iter().enumerate() {
+                let order: Box<dyn Iterator<Item = (usize, &Value)>> = if name == "lastIndexOf" {
+                    Box::new(items.iter().enumerate().rev())
+                } else {
+                    Box::new(items.iter().enumerate())
+                };
+                for (i, item) in order {
                     self.tick(at)?;
-                    if self.heap.equals(item, x, 0).map_err(|m| self.err(at, m))? {
+                    if self
+                        .heap
+                        .java_equals(item, x, 0)
+                        .map_err(|m| self.err(at, m))?
+                    {
                         found = Some(i);
                         break;
                     }
@@ -384,7 +412,12 @@ impl Renderer<'_, '_> {
                 let items = self.heap.list(id).to_vec();
                 let mut found = None;
                 for (i, item) in items.iter().enumerate() {
-                    if self.heap.equals(item, x, 0).map_err(|m| self.err(at, m))? {
+                    self.tick(at)?;
+                    if self
+                        .heap
+                        .java_equals(item, x, 0)
+                        .map_err(|m| self.err(at, m))?
+                    {
                         found = Some(i);
                         break;
                     }
@@ -487,7 +520,11 @@ impl Renderer<'_, '_> {
                 let mut found = false;
                 for v in &values {
                     self.tick(at)?;
-                    if self.heap.equals(v, x, 0).map_err(|m| self.err(at, m))? {
+                    if self
+                        .heap
+                        .java_equals(v, x, 0)
+                        .map_err(|m| self.err(at, m))?
+                    {
                         found = true;
                         break;
                     }
@@ -590,4 +627,73 @@ pub(crate) fn java_replacement(repl: &str) -> String {
         }
     }
     out
+}
+
+/// The UTF-16 units `[begin, end)` of `s` as Java's `substring` gives them: half of a
+/// character outside the BMP (a lone surrogate) becomes `?`, as Java writes it out.
+pub(crate) fn utf16_slice(s: &str, begin: usize, end: usize) -> String {
+    let mut out = String::new();
+    let mut unit = 0usize;
+    for c in s.chars() {
+        let width = c.len_utf16();
+        let (start, stop) = (unit, unit + width);
+        unit = stop;
+        if start >= end {
+            break;
+        }
+        if start >= begin && stop <= end {
+            out.push(c);
+        } else if stop > begin {
+            out.push('?');
+        }
+    }
+    out
+}
+
+/// The byte offset in `s` of UTF-16 unit `unit` (negative counts as 0; inside a surrogate
+/// pair, the next character; past the end, the end).
+pub(crate) fn utf16_to_byte(s: &str, unit: i64) -> usize {
+    let Ok(unit) = usize::try_from(unit.max(0)) else {
+        return s.len();
+    };
+    let mut seen = 0usize;
+    for (b, c) in s.char_indices() {
+        if seen >= unit {
+            return b;
+        }
+        seen += c.len_utf16();
+    }
+    s.len()
+}
+
+/// Java's `String.compareTo` (`compareToIgnoreCase` when `ignore_case`): the difference of the
+/// first UTF-16 units that differ, else of the lengths.
+pub(crate) fn java_compare(a: &str, b: &str, ignore_case: bool) -> i64 {
+    let fold = |u: u16| -> u32 {
+        let Some(c) = char::from_u32(u32::from(u)) else {
+            return u32::from(u);
+        };
+        let upper = c.to_uppercase().next().unwrap_or(c);
+        let lower = upper.to_lowercase().next().unwrap_or(upper);
+        lower as u32
+    };
+    let (mut x, mut y) = (a.encode_utf16(), b.encode_utf16());
+    loop {
+        match (x.next(), y.next()) {
+            (Some(p), Some(q)) if p == q => {}
+            (Some(p), Some(q)) => {
+                let (p, q) = if ignore_case {
+                    (fold(p), fold(q))
+                } else {
+                    (u32::from(p), u32::from(q))
+                };
+                if p != q {
+                    return i64::from(p) - i64::from(q);
+                }
+            }
+            (Some(_), None) => return 1 + x.count() as i64,
+            (None, Some(_)) => return -(1 + y.count() as i64),
+            (None, None) => return 0,
+        }
+    }
 }

@@ -7,9 +7,11 @@
 //! `#break`, `#stop`, comments, `#[[unparsed]]#`, and the Java methods templates commonly call
 //! on strings, lists and maps.
 //!
-//! # Behaviour where Velocity, velocityjs and API Gateway could differ
+//! # Behaviour, and where it differs from API Gateway's
 //!
-//! Velocity 1.7 (what API Gateway runs) is followed unless stated otherwise:
+//! Velocity 1.7 (what API Gateway runs) is followed, and `tests/vtl/compare.mjs` checks it: it
+//! renders the corpus (`tests/vtl-corpus`) with Apache Velocity 1.7 on a JDK, `$input` on Jayway
+//! JsonPath over json-smart, and requires the same bytes. Unless stated otherwise:
 //!
 //! - **Null references** render as their own source text (`$foo.bar`), or nothing when quiet
 //!   (`$!foo`). One user report (toqoz/api-gateway-mapping-template#5) says API Gateway renders
@@ -18,35 +20,58 @@
 //!   blanks) following the `)` of `#set`/`#if`/`#elseif`/`#foreach` and following `#else`/
 //!   `#end` is dropped; a `## comment` takes its line break with it; blanks that begin a lexer
 //!   token right before `#set(` are dropped (e.g. an indented `#set` line after a directive
-//!   line). velocityjs differs: it never drops blanks before `#set`, it also drops the line
-//!   break after `#* *#` comments and `#break`, and it does not treat a lone `\r` as a break.
-//! - **`#if` truthiness**: only null and `false` are false (Velocity 1.7). velocityjs uses
-//!   JavaScript truthiness (`""` and `0` are false there).
-//! - **`#set` to null** leaves the variable unchanged (Velocity 1.7 default; velocityjs
-//!   assigns `undefined`).
-//! - **`$input.json(path)`**: compact JSON of the selection; a wildcard/deep-scan path gives a
-//!   JSON array. A definite path that matches nothing renders as the empty string.
-//! - **`$input.path(path)`**: the selection as a VTL value; a missing path is null.
+//!   line).
+//! - **Conditions** (`#if`, `#elseif`, operands of `!`, `&&`, `||`): a reference is false only
+//!   when null or `false` (`""` and `0` are true); `true`, `false`, comparisons and logic are
+//!   what they say; any other expression — a string, number, list or map literal, arithmetic —
+//!   is false, whatever its value (Velocity 1.7 evaluates only those node kinds).
+//! - **`#set` to null** leaves the variable unchanged (Velocity 1.7 default).
+//! - **`$input.path(path)`** gives the payload's own maps and lists, not copies: a template
+//!   that changes them (`#set($body.id = 1)`, `$body.list.add(2)`) changes what later
+//!   `$input.path`/`$input.json` calls see, as in API Gateway. A wildcard or deep-scan path
+//!   gives a new list of the selected values; a missing path is null.
+//! - **`$input.json(path)`**: compact JSON of the selection, as json-smart writes it (see
+//!   printing below); a wildcard/deep-scan path gives a JSON array. A definite path that
+//!   matches nothing renders as the empty string.
 //! - **Body not JSON**: `$input.json` and `$input.path` fail the render (the gateway answers
-//!   `Internal server error`); `$input.body` always works.
+//!   `Internal server error`); `$input.body` always works. json-smart's lenient parser accepts
+//!   more (single quotes, text after the document, an empty body); Switchboard does not.
 //! - **`$input.params('x')`** searches path, then querystring, then header (exact name, then
 //!   case-insensitive for headers) and gives `""` when absent.
 //! - **Printing values**: maps print as Java does (`{a=1, b=x}`), lists built in the template
 //!   as `[1, 2]`, lists that came from JSON (`$input.path`, `$util.parseJson`, `$context`) as
-//!   compact JSON (`[{"c":5}]`) — as LocalStack observed on AWS. Doubles print as Java's
-//!   `Double.toString` (`2.0`, `1.0E10`). Map keys are always strings; maps keep insertion
-//!   order (Java's `HashMap` order is not reproduced).
-//! - **Strings**: `''` and `""` inside literals stand for one quote; backslash escapes in
-//!   double-quoted strings are kept as written (Velocity 1.7; velocityjs unescapes `\"`).
-//!   Indexes (`substring`, `indexOf`, `length`) count Unicode scalar values, not UTF-16 units.
+//!   json-smart's `JSONArray` does (`[{"c":5},"a\/b"]`, `/` escaped). In JSON text, doubles
+//!   print as Java's `Double.toString` (`2.0`, `1.0E-5`) and strings escape control characters,
+//!   U+007F–U+009F and U+2000–U+20FF as `\uXXXX`. Map keys are always strings; maps keep
+//!   insertion order (so do Velocity's map literals and JSON objects); `$stageVariables` and
+//!   `$input.params()` are in name order (API Gateway's order is not specified).
+//! - **Strings**: `''` and `""` inside literals stand for one quote; in double quotes `\uXXXX`
+//!   is that UTF-16 unit and any other backslash stays as written (a backslash does not escape
+//!   `"`). An escape next to a reference in an interpolated string is read after the reference
+//!   is parsed (Velocity unescapes first, so there `"$a\u0042"` reads `$aB`). Indexes
+//!   (`length`, `substring`, `charAt`, `indexOf`, `lastIndexOf`) count UTF-16 units, as Java
+//!   does; half of a surrogate pair renders as `?`.
+//! - **Equality**: `==` compares numbers by value, two lists or two maps with Java's `equals`
+//!   (`[1] == [1.0]` is false), other mixed kinds by their text (`1 == '1'` is true); the
+//!   collection methods `contains`, `indexOf`, `lastIndexOf`, `remove` and `containsValue` use
+//!   Java's `equals` (`[1].contains('1')` is false). Strings have `length()`, not `size()`.
+//! - **Numbers**: literals `12`, `2.5`, `2.`, `.5`, `1e3`; integers beyond 64 bits (in a body
+//!   or from overflow) become doubles where Java keeps a `BigInteger`.
 //! - **Regular expressions** (`matches`, `replaceAll`, `replaceFirst`, `split`) use the
 //!   `regex` crate: no look-around or back-references (such a pattern is a render error).
 //! - **Errors Java would throw** (list index out of bounds, `substring` out of range, invalid
 //!   regex, malformed `urlDecode`/`base64Decode` input, `parseJson` of invalid JSON) fail the
 //!   render. A method that does not exist, or gets arguments of the wrong kinds, gives null.
+//!   `$util` functions take any value as text (AWS's parameter types are not documented);
+//!   `base64Decode` ignores blanks around its input.
 //! - **Arithmetic**: integer overflow falls back to a double (Java would use `BigInteger`);
-//!   division or modulo by zero gives null; `+` with a string operand concatenates;
+//!   division or modulo by zero gives null; `+` with a string operand concatenates, a null
+//!   reference joining as its source text (`'id-' + $nope` is `id-$nope`);
 //!   `<`/`>`-style comparisons of non-numbers are false.
+//! - **JSONPath**: `$`, `.name`, `['name']`, `[n]`, `[-n]` (from the end, as newer Jayway
+//!   versions count), `[*]`, `.*`, `..name`; filters, slices and unions are a render error.
+//! - **Leniency**: a few malformed templates that Velocity 1.7 rejects render instead (an
+//!   unclosed `${`, a `[` right after `#set(…)` that follows a reference).
 //! - **Extensions** Velocity 1.7 lacks: a `null` literal, unary minus on any expression.
 //! - **Not supported** (parse error): `#macro`, `#parse`, `#include`, `#evaluate`, `#define`.
 //!

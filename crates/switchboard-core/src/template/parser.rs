@@ -62,8 +62,8 @@ impl PendingText {
     fn flush(&mut self, nodes: &mut Vec<Node>, in_string: bool) {
         if !self.text.is_empty() {
             let text = std::mem::take(&mut self.text);
-            let text = if in_string && text.contains("\"\"") {
-                text.replace("\"\"", "\"")
+            let text = if in_string {
+                super::expr::unescape_string(&text).unwrap_or(text)
             } else {
                 text
             };

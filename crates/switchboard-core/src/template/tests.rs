@@ -182,6 +182,50 @@ fn input_path_returns_navigable_values() {
 }
 
 #[test]
+fn input_path_hands_out_the_document_itself() {
+    let body = r#"{"id":"a/1","list":[1],"o":{"k":2}}"#;
+    // Changing what $input.path returned changes what $input.json prints afterwards.
+    assert_eq!(
+        ok(
+            "#set($r = $input.path('$'))#set($r.url = \"https://x/$r.id\")#set($d = $r.list.add(0.5))$input.json('$')",
+            body
+        ),
+        r#"{"id":"a/1","list":[1,0.5],"o":{"k":2},"url":"https://x/a/1"}"#
+    );
+    // A wildcard gives a new list of the same objects.
+    assert_eq!(
+        ok(
+            "#set($all = $input.path('$.*'))#set($d = $all[2].put('z', 1))$input.json('$.o')",
+            body
+        ),
+        r#"{"k":2,"z":1}"#
+    );
+    // Printed as text, a JSON list escapes `/` (json-smart's JSONArray.toString); json() does not.
+    assert_eq!(
+        ok("$input.path('$.*')|$input.json('$.*')", r#"{"u":"a/b"}"#),
+        r#"["a\/b"]|["a/b"]"#
+    );
+}
+
+#[test]
+fn a_document_made_cyclic_fails_the_render_instead_of_looping() {
+    let body = r#"{"a":{"b":1}}"#;
+    let cyclic = "#set($r = $input.path('$'))#set($d = $r.put('me', $r))";
+    for tail in [
+        "$input.json('$')",
+        "$input.json('$..zz')",
+        "$r",
+        "$input.path('$..b').size()",
+    ] {
+        let e = render(&format!("{cyclic}{tail}"), body).unwrap_err();
+        assert!(
+            e.message.contains("too deep") || e.message.contains("more than"),
+            "{tail}: {e}"
+        );
+    }
+}
+
+#[test]
 fn json_helpers_on_a_non_json_body_fail_the_render() {
     let e = render("x $input.json('$.a')", "not json").unwrap_err();
     assert_eq!((e.line, e.column), (1, 10), "points at `json`");
@@ -233,10 +277,22 @@ fn set_and_if_else_chains() {
     );
     assert_eq!(ok("#if($undefined)yes#else no#end", ""), " no");
     assert_eq!(
-        ok("#if('')empty string is true#end", ""),
+        ok("#set($e = '')#if($e)empty string is true#end", ""),
         "empty string is true"
     );
-    assert_eq!(ok("#if(0)zero is true#end", ""), "zero is true");
+    assert_eq!(
+        ok("#set($z = 0)#if($z)zero is true#end", ""),
+        "zero is true"
+    );
+    // Velocity 1.7 evaluates only references, booleans, comparisons and logic as conditions:
+    // a literal or arithmetic is false, whatever its value.
+    for cond in [
+        "''", "'x'", "\"x\"", "\"$e\"", "0", "1", "2.5", "[1]", "{}", "[1..2]", "1 + 1",
+    ] {
+        let t = format!("#set($e = 1)#if({cond})T#{{else}}F#end|#if(!({cond}))T#{{else}}F#end");
+        assert_eq!(ok(&t, ""), "F|T", "{cond}");
+    }
+    assert_eq!(ok("#set($b = true && 'x')$b", ""), "false");
     assert_eq!(ok("#if(!$undefined)neg#end", ""), "neg");
     assert_eq!(ok("#if(not false and true or false)w#end", ""), "w");
 }
@@ -392,7 +448,17 @@ fn strings_single_and_double_quoted() {
     assert_eq!(ok("#set($s = 'Hello $n')$s", ""), "Hello $n");
     assert_eq!(ok("#set($s = 'it''s')$s", ""), "it's");
     assert_eq!(ok("#set($s = \"say \"\"hi\"\"\")$s", ""), "say \"hi\"");
-    assert_eq!(ok("#set($s = \"a\\\"b\")$s", ""), "a\\\"b");
+    // A backslash does not escape a quote: the string ends there, as in Velocity 1.7.
+    assert_eq!(ok("#set($s = \"a\\\")$s", ""), "a\\");
+    parse_err("#set($s = \"a\\\"b\")$s");
+    // `\uXXXX` is a UTF-16 unit in double quotes only; other backslashes stay.
+    assert_eq!(
+        ok("#set($s = \"\\u0041\\n\\uD83D\\uDE00\\uD83D\")$s", ""),
+        "A\\n\u{1F600}?"
+    );
+    assert_eq!(ok("#set($a = 1)#set($s = \"$a\\u0042\")$s", ""), "1B");
+    assert_eq!(ok("#set($s = '\\u0041')$s", ""), "\\u0041");
+    parse_err("#set($s = \"\\u00zz\")");
     assert_eq!(
         ok(
             "#set($l = [1,2])#set($s = \"#foreach($i in $l)$i#end\")$s",
@@ -482,7 +548,10 @@ fn map_methods() {
 fn string_methods() {
     let cases = [
         ("$s.length()", "Hello, World"),
-        ("$s.size()", "12"),
+        // Java strings have length(), not size().
+        ("$s.size()", "$s.size()"),
+        ("$s.compareTo('Help')", "-4"),
+        ("$s.indexOf(111)", "4"),
         ("$s.substring(7)", "World"),
         ("$s.substring(0, 5)", "Hello"),
         ("$s.indexOf('o')", "4"),

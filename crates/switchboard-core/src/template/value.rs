@@ -284,9 +284,8 @@ impl Heap {
             Value::Float(f) => out.push_str(&java_double(*f)),
             Value::Str(s) => out.push_str(s),
             Value::List(id) => match self.get(*id) {
-                Some(Obj::List { items, json: true }) => {
-                    let _ = items;
-                    self.write_json(value, out, depth, limit)?;
+                Some(Obj::List { json: true, .. }) => {
+                    self.write_json(value, JsonStyle::ListText, out, depth, limit)?;
                 }
                 _ => {
                     out.push('[');
@@ -325,10 +324,13 @@ impl Heap {
         Ok(())
     }
 
-    /// Compact JSON text of a value (how JSON-derived lists print).
+    /// Compact JSON text of a value as json-smart writes it (API Gateway's JSON library, see
+    /// [`JsonStyle`]): numbers as Java prints them (`1.0E-5`), strings escaped by
+    /// [`write_json_string`].
     pub fn write_json(
         &self,
         value: &Value,
+        style: JsonStyle,
         out: &mut String,
         depth: usize,
         limit: usize,
@@ -349,20 +351,15 @@ impl Heap {
             Value::Int(i) => {
                 let _ = write!(out, "{i}");
             }
-            Value::Float(f) => match serde_json::Number::from_f64(*f) {
-                Some(n) => {
-                    let _ = write!(out, "{n}");
-                }
-                None => out.push_str("null"),
-            },
-            Value::Str(s) => write_json_string(s, out),
+            Value::Float(f) => out.push_str(&java_double(*f)),
+            Value::Str(s) => write_json_string(s, style, out),
             Value::List(id) => {
                 out.push('[');
                 for (i, item) in self.list(*id).iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
-                    self.write_json(item, out, depth + 1, limit)?;
+                    self.write_json(item, style, out, depth + 1, limit)?;
                 }
                 out.push(']');
             }
@@ -373,9 +370,9 @@ impl Heap {
                         if i > 0 {
                             out.push(',');
                         }
-                        write_json_string(k, out);
+                        write_json_string(k, style, out);
                         out.push(':');
-                        self.write_json(v, out, depth + 1, limit)?;
+                        self.write_json(v, style, out, depth + 1, limit)?;
                     }
                 }
                 out.push('}');
@@ -383,9 +380,9 @@ impl Heap {
             Value::Entry(id) => {
                 out.push('{');
                 if let Some(Obj::Entry(k, v)) = self.get(*id) {
-                    write_json_string(k, out);
+                    write_json_string(k, style, out);
                     out.push(':');
-                    self.write_json(v, out, depth + 1, limit)?;
+                    self.write_json(v, style, out, depth + 1, limit)?;
                 }
                 out.push('}');
             }
@@ -393,8 +390,8 @@ impl Heap {
         Ok(())
     }
 
-    /// Velocity 1.7 `==`: numbers by value, same kinds by `equals`, different kinds by their
-    /// `toString()`; null equals only null.
+    /// Velocity 1.7 `==`: numbers by value, same kinds by `equals` ([`Heap::java_equals`] for
+    /// lists and maps), different kinds by their `toString()`; null equals only null.
     pub fn equals(&self, a: &Value, b: &Value, depth: usize) -> Result<bool, String> {
         if depth > MAX_VALUE_DEPTH {
             return Err("value nesting is too deep to compare".into());
@@ -407,16 +404,47 @@ impl Heap {
             }
             (Value::Bool(x), Value::Bool(y)) => x == y,
             (Value::Str(x), Value::Str(y)) => x == y,
+            // Two lists or two maps compare with Java's `equals`, element by element.
+            (Value::List(_), Value::List(_)) | (Value::Map(_), Value::Map(_)) => {
+                self.java_equals(a, b, depth)?
+            }
+            _ => {
+                let (mut x, mut y) = (String::new(), String::new());
+                let limit = super::MAX_STRING_BYTES;
+                self.write_java(a, &mut x, depth, limit)?;
+                self.write_java(b, &mut y, depth, limit)?;
+                x == y
+            }
+        })
+    }
+}
+
+impl Heap {
+    /// Java's `a.equals(b)` (what `List.contains`, `indexOf`, `remove` and
+    /// `Map.containsValue` use): same kind and same value — `1` is not `1.0` nor `"1"` — lists
+    /// and maps element by element.
+    pub fn java_equals(&self, a: &Value, b: &Value, depth: usize) -> Result<bool, String> {
+        if depth > MAX_VALUE_DEPTH {
+            return Err("value nesting is too deep to compare".into());
+        }
+        Ok(match (a, b) {
+            (x, y) if x.is_null() || y.is_null() => x.is_null() && y.is_null(),
+            (Value::Int(x), Value::Int(y)) => x == y,
+            (Value::Float(x), Value::Float(y)) => {
+                (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits()
+            }
+            (Value::Bool(x), Value::Bool(y)) => x == y,
+            (Value::Str(x), Value::Str(y)) => x == y,
             (Value::List(x), Value::List(y)) => {
-                let (xs, ys) = (self.list(*x), self.list(*y));
                 if x == y {
                     return Ok(true);
                 }
+                let (xs, ys) = (self.list(*x), self.list(*y));
                 if xs.len() != ys.len() {
                     return Ok(false);
                 }
                 for (p, q) in xs.iter().zip(ys) {
-                    if !self.equals(p, q, depth + 1)? {
+                    if !self.java_equals(p, q, depth + 1)? {
                         return Ok(false);
                     }
                 }
@@ -434,19 +462,19 @@ impl Heap {
                 }
                 for (k, v) in mx.keys().iter().zip(mx.values()) {
                     match my.get(k) {
-                        Some(w) if self.equals(v, w, depth + 1)? => {}
+                        Some(w) if self.java_equals(v, w, depth + 1)? => {}
                         _ => return Ok(false),
                     }
                 }
                 true
             }
-            _ => {
-                let (mut x, mut y) = (String::new(), String::new());
-                let limit = super::MAX_STRING_BYTES;
-                self.write_java(a, &mut x, depth, limit)?;
-                self.write_java(b, &mut y, depth, limit)?;
-                x == y
-            }
+            (Value::Entry(x), Value::Entry(y)) => match (self.get(*x), self.get(*y)) {
+                (Some(Obj::Entry(k1, v1)), Some(Obj::Entry(k2, v2))) => {
+                    k1 == k2 && self.java_equals(v1, v2, depth + 1)?
+                }
+                _ => false,
+            },
+            _ => false,
         })
     }
 }
@@ -460,20 +488,33 @@ pub(crate) fn to_f64(v: &Value) -> f64 {
     }
 }
 
-/// Appends `s` as a JSON string literal.
-pub(crate) fn write_json_string(s: &str, out: &mut String) {
+/// The two ways API Gateway's JSON library (json-smart, under Jayway JsonPath) writes JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonStyle {
+    /// `$input.json()`: json-smart's `LT_COMPRESS`.
+    Compact,
+    /// A JSON list printed as text (`JSONArray.toString()`): json-smart's default style, which
+    /// also writes `/` as `\/`.
+    ListText,
+}
+
+/// Appends `s` as a JSON string literal, escaped as json-smart does: `"`, `\\`, the control
+/// characters (`\b \t \n \f \r`, others `\u00XX`), U+007F–U+009F and U+2000–U+20FF as
+/// `\uXXXX` (upper-case hex), and `/` in [`JsonStyle::ListText`].
+pub(crate) fn write_json_string(s: &str, style: JsonStyle, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '/' if style == JsonStyle::ListText => out.push_str("\\/"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+            '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2000}'..='\u{20ff}' => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
             }
             c => out.push(c),
         }

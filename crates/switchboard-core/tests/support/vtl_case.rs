@@ -1,5 +1,5 @@
 //! One case of the mapping-template corpus (`tests/vtl-corpus/*.json`), shared by the corpus
-//! test and the `vtl_render` example that the velocityjs comparison runs.
+//! test and the `vtl_render` example that the Velocity 1.7 comparison runs.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -24,7 +24,8 @@ pub struct VtlCase {
     /// `$input.params()`.
     #[serde(default)]
     pub params: Option<BTreeMap<String, BTreeMap<String, String>>>,
-    /// API Gateway's output, where it is known (documented, or where velocityjs differs).
+    /// API Gateway's output, where it is known: documented, or observed with Velocity 1.7 for a
+    /// case that guards a fix (`tests/vtl/compare.mjs` checks that Velocity produces it).
     #[serde(default)]
     #[allow(dead_code)]
     pub expected: Option<String>,
