@@ -4,10 +4,10 @@ use std::sync::Arc;
 use switchboard_core::config::Config;
 use switchboard_core::context::{now_millis, ConnectionInfo, EventType, RequestContext};
 use switchboard_core::ids::AwsId;
-use switchboard_gateway::directory::Outbound;
 use switchboard_gateway::integrations::IntegrationReply;
 use switchboard_gateway::metrics::Metrics;
 use switchboard_gateway::ops::{attach, GatewayOps};
+use switchboard_gateway::outbound::Outbound;
 use switchboard_gateway::runtime::Runtime;
 
 const BASE: &str = r#"

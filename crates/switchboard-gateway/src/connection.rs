@@ -2,9 +2,10 @@
 //! bounded outbound queue, the idle and lifetime timers, and the close signal. It never awaits
 //! a backend itself; `$disconnect` fires exactly once when the loop ends.
 
-use crate::directory::{CloseCause, ConnectionShared, Outbound};
 use crate::dispatch::{self, Inbound};
+use crate::outbound::Outbound;
 use crate::outbound::{OutboundQueue, MAX_MESSAGE_BYTES};
+use crate::plane::{CloseCause, ConnectionShared};
 use crate::runtime::Stage;
 use crate::server::GatewayState;
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -204,17 +205,15 @@ impl ConnectionTask {
     /// The socket is gone: unreachable from now on, then `$disconnect` (docs/behaviour.md §3.3).
     async fn finish(self, status: DisconnectStatus) {
         let id = self.shared.info.connection_id;
-        self.state.directory.unregister(&id);
+        self.state.plane.close(&id);
         self.outbound.close();
         self.open.dec();
         tracing::debug!(connection_id = %id, code = status.code, "connection closed");
         // Boxed: run once per connection, it need not enlarge every idle connection's task.
-        Box::pin(dispatch::disconnect(
-            &self.state,
-            &self.shared,
-            &self.stage,
-            status,
-        ))
+        Box::pin(async {
+            dispatch::disconnect(&self.state, &self.shared, &self.stage, status).await;
+            self.state.plane.forget(id).await;
+        })
         .await;
     }
 }

@@ -2,10 +2,11 @@
 //! invoke its integration, and answer with the reply (two-way) or an error frame.
 
 use crate::connection::ConnectionTask;
-use crate::directory::{ConnectionShared, Outbound};
 use crate::error::IntegrationError;
 use crate::integrations::{Integration, IntegrationReply, Invocation};
+use crate::outbound::Outbound;
 use crate::outbound::MAX_MESSAGE_BYTES;
+use crate::plane::ConnectionShared;
 use crate::runtime::{Route, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
@@ -79,7 +80,8 @@ pub async fn message(
     let permit = permit.take();
     let (shared, route, stage) = (Arc::clone(shared), Arc::clone(route), Arc::clone(stage));
     let outbound = Arc::clone(&task.outbound);
-    tokio::spawn(async move {
+    // Tracked: shutdown waits for calls in flight as it waits for `$disconnect`s.
+    task.state.tasks.spawn(async move {
         let ctx = RequestContext::new(&shared.info, EventType::Message, &route.key);
         let inv = Invocation {
             ctx: &ctx,

@@ -1,16 +1,19 @@
-//! The upgrade request (docs/behaviour.md §3.1): resolve API and stage, run `$connect` while the client
-//! waits, and only then answer `101 Switching Protocols` — or refuse with the status the
-//! integration chose.
+//! The upgrade request (docs/behaviour.md §3.1), in phases: resolve API and stage, admit
+//! (limits and throttles), authorize, run `$connect` while the client waits, register the
+//! connection, and only then answer `101 Switching Protocols` — or refuse with the status the
+//! phase that refused chose.
 
 use crate::auth::sigv4::SignedRequest;
-use crate::auth::ConnectRequest;
+use crate::auth::{ConnectAuth, ConnectRequest, Grant};
 use crate::connection::ConnectionTask;
-use crate::directory::{ConnectionHandle, ConnectionShared};
+use crate::dispatch;
 use crate::error::Fault;
 use crate::head::{parse_headers, RecordedHead};
 use crate::integrations::Invocation;
 use crate::metrics::{RefusalLabels, StageLabels};
 use crate::outbound::OutboundQueue;
+use crate::plane::{ConnectionHandle, ConnectionShared};
+use crate::runtime::{Api, Route, Runtime, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
 use bytes::Bytes;
@@ -20,7 +23,9 @@ use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use switchboard_core::context::{now_millis, ConnectionInfo, EventType, RequestContext};
+use switchboard_core::context::{
+    now_millis, ConnectionInfo, DisconnectStatus, EventType, RequestContext,
+};
 use switchboard_core::event::Handshake;
 use switchboard_core::ids::{trace_id, AwsId};
 use tokio::sync::OwnedSemaphorePermit;
@@ -49,168 +54,261 @@ pub struct ClientConn {
 pub async fn handle(
     state: Arc<GatewayState>,
     client: Arc<ClientConn>,
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
-    let peer = client.peer;
+    Ok(upgrade(state, client, req)
+        .await
+        .unwrap_or_else(|refused| refused.response()))
+}
+
+/// A refused upgrade: the status the client gets.
+struct Refused(StatusCode);
+
+impl Refused {
+    fn response(self) -> HttpResponse {
+        match self.0 {
+            StatusCode::UPGRADE_REQUIRED => upgrade_required(),
+            status => refusal(status),
+        }
+    }
+}
+
+/// The phases of an upgrade: resolve → admit → authorize → `$connect` → register → 101.
+async fn upgrade(
+    state: Arc<GatewayState>,
+    client: Arc<ClientConn>,
+    mut req: Request<Incoming>,
+) -> Result<HttpResponse, Refused> {
     // The raw head is read once; the buffer must not live as long as the connection does.
     let recorded = std::mem::take(&mut *client.head.lock().unwrap_or_else(|e| e.into_inner()));
-    if req.uri().to_string().len() > MAX_URL_LENGTH {
-        return Ok(refusal(StatusCode::URI_TOO_LONG));
-    }
     let runtime = state.runtime.load_full();
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
-    let Some((api, stage_name)) = runtime.resolve(host, req.uri().path()) else {
-        return Ok(refusal(StatusCode::NOT_FOUND));
-    };
-    let Some(stage) = api.stages.get(stage_name) else {
-        return Ok(refusal(StatusCode::NOT_FOUND));
-    };
-    let key = match upgrade_key(&req) {
-        Ok(key) => key,
-        Err(status) => return Ok(upgrade_required(status)),
-    };
-    if state.shutdown.is_cancelled() {
-        return Ok(refusal(StatusCode::SERVICE_UNAVAILABLE));
-    }
-
-    let mut info = ConnectionInfo {
-        connection_id: AwsId::random(),
-        connected_at: now_millis(),
-        api_id: api.id.clone(),
-        stage: stage.name.clone(),
-        domain_name: runtime
-            .server
-            .domain_name
-            .clone()
-            .or_else(|| host.map(str::to_owned))
-            .unwrap_or_default(),
-        source_ip: peer.ip(),
-        user_agent: header_text(req.headers(), header::USER_AGENT),
-        caller: Default::default(),
-        authorizer: None,
-    };
-
-    let ip_slot = match stage.ops.admit_connect(&info) {
-        Ok(slot) => slot,
-        Err(status) => return Ok(refusal(status)),
-    };
+    let (api, stage, key) = resolve(&state, &runtime, &req)?;
+    let mut info = new_connection(&state, &runtime, api, &stage.name, &req, client.peer);
+    let ip_slot = stage.ops.admit_connect(&info).map_err(Refused)?;
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
-    let mut subprotocol = None;
-    if let Some(route) = api.routes.get("$connect") {
-        let handshake = handshake_of(&req, &recorded, &client, info.connected_at);
-        let (request_id, request_time) = {
-            let ctx = RequestContext::new(&info, EventType::Connect, &route.key);
-            (ctx.request_id, ctx.request_time_epoch)
-        };
-        if let Some(auth) = &api.connect_auth {
-            let ctx = RequestContext {
-                request_id,
-                request_time_epoch: request_time,
-                ..RequestContext::new(&info, EventType::Connect, &route.key)
-            };
-            let connect = ConnectRequest {
-                signed: SignedRequest {
-                    method: req.method().as_str(),
-                    raw_path: req.uri().path(),
-                    raw_query: req.uri().query().unwrap_or(""),
-                    headers: req.headers(),
-                    body: b"",
-                },
-                handshake: &handshake,
-                stage_variables: &stage.variables,
-            };
-            match auth.authorize(&runtime.auth, &connect, &ctx).await {
-                Ok(grant) => {
-                    info.caller = grant.caller;
-                    info.authorizer = grant.authorizer.map(Arc::new);
-                }
-                Err(refused) => {
-                    tracing::debug!(status = %refused.status, reason = %refused.reason, api = %api.id, "$connect authorization refused");
-                    state
-                        .metrics
-                        .connect_refusals
-                        .get_or_create(&RefusalLabels {
-                            status: refused.status.as_u16(),
-                        })
-                        .inc();
-                    return Ok(refusal(refused.status));
-                }
+    let subprotocol = match api.routes.get("$connect") {
+        Some(route) => {
+            let handshake = handshake_of(&req, &recorded, &client, info.connected_at);
+            let ids = EventIds::new();
+            if let Some(auth) = &api.connect_auth {
+                let ctx = ids.context(&info, route);
+                let grant =
+                    authorize(&state, &runtime, stage, auth, &req, &handshake, &ctx).await?;
+                info.caller = grant.caller;
+                info.authorizer = grant.authorizer.map(Arc::new);
             }
+            run_connect(stage, route, &ids.context(&info, route), &handshake).await?
         }
-        let ctx = RequestContext {
-            request_id,
-            request_time_epoch: request_time,
-            ..RequestContext::new(&info, EventType::Connect, &route.key)
-        };
-        let inv = Invocation {
-            ctx: &ctx,
-            body: "",
-            is_base64: false,
-            stage,
-            handshake: Some(&handshake),
-        };
-        match stage
-            .ops
-            .observe(&ctx, route.integration.invoke(&inv))
-            .await
-        {
-            Ok(reply) if (200..300).contains(&reply.status) => subprotocol = reply.subprotocol,
-            Ok(reply) => {
-                tracing::debug!(status = reply.status, "$connect refused the connection");
-                let status =
-                    StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return Ok(refusal(status));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, api = %api.id, "$connect integration failed");
-                // A failed Lambda invocation refuses with 502 (docs/behaviour.md §3.1); our own faults 500.
-                let status = match e.fault() {
-                    Fault::Backend => StatusCode::BAD_GATEWAY,
-                    _ => StatusCode::INTERNAL_SERVER_ERROR,
-                };
-                return Ok(refusal(status));
-            }
+        None => {
+            stage.ops.accepted_without_route(&info);
+            None
         }
-    } else {
-        stage.ops.accepted_without_route(&info);
-    }
-
-    // Reachable from now on: a push made right after `$connect` succeeded is queued, not lost.
-    let limits = runtime.server.limits.clone();
-    let outbound = Arc::new(OutboundQueue::new(
-        limits.outbound_queue_depth,
-        limits.outbound_queue_bytes,
-    ));
-    let shared = Arc::new(ConnectionShared::new(info));
-    state.directory.register(ConnectionHandle {
-        shared: Arc::clone(&shared),
-        outbound: Arc::clone(&outbound),
-    });
-    let labels = StageLabels {
-        api: api.id.clone(),
-        stage: stage.name.clone(),
     };
-    state.metrics.connects.get_or_create(&labels).inc();
-    let open = state.metrics.connections_open.get_or_create_owned(&labels);
-    open.inc();
-    let task = ConnectionTask {
-        open,
-        state: Arc::clone(&state),
-        shared,
-        stage: Arc::clone(stage),
-        outbound,
-        max_inflight: limits.max_inflight_per_connection.max(1),
-    };
+    let task = register(&state, &runtime, stage, info).await?;
     let on_upgrade = hyper::upgrade::on(&mut req);
     let slot = Arc::clone(&client.slot);
     state.tasks.spawn(async move {
         let _slot = (slot, ip_slot);
         task.run(on_upgrade).await;
     });
+    Ok(switching_protocols(&key, subprotocol))
+}
 
+/// The API, stage and client key a well-formed upgrade addresses.
+fn resolve<'r>(
+    state: &GatewayState,
+    runtime: &'r Runtime,
+    req: &Request<Incoming>,
+) -> Result<(&'r Arc<Api>, &'r Arc<Stage>, String), Refused> {
+    if req.uri().to_string().len() > MAX_URL_LENGTH {
+        return Err(Refused(StatusCode::URI_TOO_LONG));
+    }
+    let (api, stage_name) = runtime
+        .resolve(host(req), req.uri().path())
+        .ok_or(Refused(StatusCode::NOT_FOUND))?;
+    let stage = api
+        .stages
+        .get(stage_name)
+        .ok_or(Refused(StatusCode::NOT_FOUND))?;
+    let key = upgrade_key(req).map_err(Refused)?;
+    if state.shutdown.is_cancelled() {
+        return Err(Refused(StatusCode::SERVICE_UNAVAILABLE));
+    }
+    Ok((api, stage, key))
+}
+
+/// The new connection's fixed facts; its id names this node as the owner.
+fn new_connection(
+    state: &GatewayState,
+    runtime: &Runtime,
+    api: &Api,
+    stage: &str,
+    req: &Request<Incoming>,
+    peer: SocketAddr,
+) -> ConnectionInfo {
+    ConnectionInfo {
+        connection_id: state.plane.new_connection_id(),
+        connected_at: now_millis(),
+        api_id: api.id.clone(),
+        stage: stage.to_owned(),
+        domain_name: runtime
+            .server
+            .domain_name
+            .clone()
+            .or_else(|| host(req).map(str::to_owned))
+            .unwrap_or_default(),
+        source_ip: peer.ip(),
+        user_agent: header_text(req.headers(), header::USER_AGENT),
+        caller: Default::default(),
+        authorizer: None,
+    }
+}
+
+/// The request id and time of the `$connect` event, shared by the authorizer and the
+/// integration (one event, one request id).
+struct EventIds {
+    request_id: AwsId,
+    request_time_epoch: i64,
+}
+
+impl EventIds {
+    fn new() -> Self {
+        Self {
+            request_id: AwsId::random(),
+            request_time_epoch: now_millis(),
+        }
+    }
+
+    fn context<'a>(&self, info: &'a ConnectionInfo, route: &'a Route) -> RequestContext<'a> {
+        RequestContext {
+            request_id: self.request_id,
+            request_time_epoch: self.request_time_epoch,
+            ..RequestContext::new(info, EventType::Connect, &route.key)
+        }
+    }
+}
+
+/// Parameters, IAM, API key and authorizer of `$connect` (docs/behaviour.md §8); a refusal is
+/// counted and logged like every other.
+async fn authorize(
+    state: &GatewayState,
+    runtime: &Runtime,
+    stage: &Stage,
+    auth: &ConnectAuth,
+    req: &Request<Incoming>,
+    handshake: &Handshake,
+    ctx: &RequestContext<'_>,
+) -> Result<Grant, Refused> {
+    let connect = ConnectRequest {
+        signed: SignedRequest {
+            method: req.method().as_str(),
+            raw_path: req.uri().path(),
+            raw_query: req.uri().query().unwrap_or(""),
+            headers: req.headers(),
+            body: b"",
+        },
+        handshake,
+        stage_variables: &stage.variables,
+    };
+    auth.authorize(&runtime.auth, &connect, ctx)
+        .await
+        .map_err(|refused| {
+            tracing::debug!(status = %refused.status, reason = %refused.reason, api = %ctx.connection.api_id, "$connect authorization refused");
+            state
+                .metrics
+                .connect_refusals
+                .get_or_create(&RefusalLabels {
+                    status: refused.status.as_u16(),
+                })
+                .inc();
+            stage.ops.connect_refused(ctx, refused.status);
+            Refused(refused.status)
+        })
+}
+
+/// Runs the `$connect` integration; a 2xx accepts (with the subprotocol it chose), anything
+/// else refuses with that status, a failure with 500 or 502 (docs/behaviour.md §3.1).
+async fn run_connect(
+    stage: &Stage,
+    route: &Route,
+    ctx: &RequestContext<'_>,
+    handshake: &Handshake,
+) -> Result<Option<String>, Refused> {
+    let inv = Invocation {
+        ctx,
+        body: "",
+        is_base64: false,
+        stage,
+        handshake: Some(handshake),
+    };
+    match stage.ops.observe(ctx, route.integration.invoke(&inv)).await {
+        Ok(reply) if (200..300).contains(&reply.status) => Ok(reply.subprotocol),
+        Ok(reply) => {
+            tracing::debug!(status = reply.status, "$connect refused the connection");
+            Err(Refused(
+                StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            ))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, api = %ctx.connection.api_id, "$connect integration failed");
+            // A failed Lambda invocation refuses with 502 (docs/behaviour.md §3.1); our own faults 500.
+            Err(Refused(match e.fault() {
+                Fault::Backend => StatusCode::BAD_GATEWAY,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            }))
+        }
+    }
+}
+
+/// Makes the connection reachable (a push made right after `$connect` succeeded is queued,
+/// not lost) and builds its task. When the cluster cannot record it, the connection is not
+/// made: its `$disconnect` runs here (the backend saw its `$connect` succeed) and the client
+/// gets 503.
+async fn register(
+    state: &Arc<GatewayState>,
+    runtime: &Runtime,
+    stage: &Arc<Stage>,
+    info: ConnectionInfo,
+) -> Result<ConnectionTask, Refused> {
+    let limits = &runtime.server.limits;
+    let outbound = Arc::new(OutboundQueue::new(
+        limits.outbound_queue_depth,
+        limits.outbound_queue_bytes,
+    ));
+    let shared = Arc::new(ConnectionShared::new(info));
+    let handle = ConnectionHandle {
+        shared: Arc::clone(&shared),
+        outbound: Arc::clone(&outbound),
+    };
+    if let Err(e) = state.plane.open(handle).await {
+        tracing::warn!(error = %e, connection_id = %shared.info.connection_id, "connection refused: the cluster could not record it");
+        let status = DisconnectStatus {
+            code: 1011,
+            reason: "Internal error: the cluster could not record the connection".into(),
+        };
+        dispatch::disconnect(state, &shared, stage, status).await;
+        return Err(Refused(StatusCode::SERVICE_UNAVAILABLE));
+    }
+    let labels = StageLabels {
+        api: shared.info.api_id.clone(),
+        stage: stage.name.clone(),
+    };
+    state.metrics.connects.get_or_create(&labels).inc();
+    let open = state.metrics.connections_open.get_or_create_owned(&labels);
+    open.inc();
+    Ok(ConnectionTask {
+        open,
+        state: Arc::clone(state),
+        shared,
+        stage: Arc::clone(stage),
+        outbound,
+        max_inflight: limits.max_inflight_per_connection.max(1),
+    })
+}
+
+/// The `101 Switching Protocols` answer; only a protocol the `$connect` result names goes back
+/// (docs/behaviour.md §3.1).
+fn switching_protocols(key: &str, subprotocol: Option<String>) -> HttpResponse {
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
@@ -219,13 +317,18 @@ pub async fn handle(
             header::SEC_WEBSOCKET_ACCEPT,
             derive_accept_key(key.as_bytes()),
         );
-    // Only a protocol the `$connect` result names goes back (docs/behaviour.md §3.1).
     if let Some(p) = subprotocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
         response = response.header(header::SEC_WEBSOCKET_PROTOCOL, p);
     }
-    Ok(response
+    response
         .body(Full::default())
-        .unwrap_or_else(|_| refusal(StatusCode::INTERNAL_SERVER_ERROR)))
+        .unwrap_or_else(|_| refusal(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+fn host(req: &Request<Incoming>) -> Option<&str> {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
 }
 
 /// The upgrade request as integrations see it: headers in the client's spelling.
@@ -320,16 +423,15 @@ fn refusal(status: StatusCode) -> HttpResponse {
         .unwrap_or_default()
 }
 
-/// 426 (plain GET to a stage, docs/behaviour.md §1) or 400, telling the client which version we speak.
-fn upgrade_required(status: StatusCode) -> HttpResponse {
-    let mut response = refusal(status);
-    if status == StatusCode::UPGRADE_REQUIRED {
-        let headers = response.headers_mut();
-        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        headers.insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
-    }
+/// 426 (a plain GET to a stage, docs/behaviour.md §1), telling the client which version we
+/// speak.
+fn upgrade_required() -> HttpResponse {
+    let mut response = refusal(StatusCode::UPGRADE_REQUIRED);
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(
+        header::SEC_WEBSOCKET_VERSION,
+        HeaderValue::from_static("13"),
+    );
     response
 }

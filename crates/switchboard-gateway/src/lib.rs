@@ -1,12 +1,11 @@
 //! Switchboard's data plane: the WebSocket listener, the `$connect` handshake, one task per
-//! connection, route dispatch to integrations, and the connection directory that pushes and
+//! connection, route dispatch to integrations, and the connection plane that pushes and
 //! the management API talk to.
 #![forbid(unsafe_code)]
 
 pub mod access_log;
 pub mod auth;
 pub mod connection;
-pub mod directory;
 pub mod dispatch;
 pub mod error;
 pub mod handshake;
@@ -17,6 +16,7 @@ pub mod management;
 pub mod metrics;
 pub mod ops;
 pub mod outbound;
+pub mod plane;
 pub mod runtime;
 pub mod server;
 pub mod throttle;

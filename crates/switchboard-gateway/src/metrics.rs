@@ -63,7 +63,8 @@ pub struct ManagementLabels {
 /// Labels of push outcomes.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PushLabels {
-    /// `delivered` (queued), `gone`, `throttled` (queue full), `too_large`.
+    /// `delivered` (queued), `gone`, `throttled` (queue full), `unavailable` (cluster link
+    /// down), `timed_out` (the owner node did not answer).
     pub result: &'static str,
 }
 

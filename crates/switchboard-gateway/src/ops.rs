@@ -4,10 +4,10 @@
 //! logic stays out of the handshake, the connection loop and dispatch.
 
 use crate::access_log::{AccessLogSink, StageAccessLog};
-use crate::directory::Outbound;
 use crate::error::{Fault, IntegrationError};
 use crate::integrations::IntegrationReply;
 use crate::metrics::{DirectionLabels, Metrics, RouteLabels};
+use crate::outbound::Outbound;
 use crate::runtime::Runtime;
 use crate::throttle::{ConnectRefusal, ConnectionLimiter, IpSlot, Limits, TokenBucket};
 use http::StatusCode;
@@ -307,6 +307,27 @@ impl StageOps {
             },
         );
         Err(StatusCode::TOO_MANY_REQUESTS)
+    }
+
+    /// `$connect` refused by its authorization (parameters, IAM, API key, authorizer): counted
+    /// as a client error and logged with the status the client gets.
+    pub fn connect_refused(&self, ctx: &RequestContext<'_>, status: StatusCode) {
+        self.route("$connect").client_errors.inc();
+        let (message, response_type) = match status.as_u16() {
+            401 => ("Unauthorized", "UNAUTHORIZED"),
+            403 => ("Forbidden", "ACCESS_DENIED"),
+            400 => ("Bad Request", "BAD_REQUEST_PARAMETERS"),
+            _ => ("Internal server error", "AUTHORIZER_FAILURE"),
+        };
+        self.log(
+            ctx,
+            &AccessOutcome {
+                status: status.as_u16(),
+                error_message: Some(message),
+                error_response_type: Some(response_type),
+                ..AccessOutcome::default()
+            },
+        );
     }
 
     /// An upgrade accepted without a `$connect` route (docs/behaviour.md §3.1): logged with status 200.

@@ -6,10 +6,11 @@
 //! The queue is bounded twice: in messages (`outboundQueueDepth`) and in bytes
 //! (`outboundQueueBytes`), so a client that does not read holds a bounded amount of memory.
 
-use crate::directory::{Outbound, PushError};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Capacity kept after draining; a burst larger than this is given back to the allocator.
 const KEEP_CAPACITY: usize = 4;
@@ -17,6 +18,49 @@ const KEEP_CAPACITY: usize = 4;
 /// Largest message sent to a client: replies and pushes obey the `@connections` `Data` limit
 /// (docs/behaviour.md §7.5), so one queued message never exceeds it.
 pub const MAX_MESSAGE_BYTES: usize = 131_072;
+
+/// A message on its way to a client.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message (pushed bytes that are not UTF-8).
+    Binary(Bytes),
+}
+
+impl Outbound {
+    /// Payload length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Outbound::Text(t) => t.len(),
+            Outbound::Binary(b) => b.len(),
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Text when `bytes` are valid UTF-8, binary otherwise (README: how pushes are framed).
+    pub fn from_bytes(bytes: Bytes) -> Self {
+        match Utf8Bytes::try_from(bytes.clone()) {
+            Ok(text) => Outbound::Text(text),
+            Err(_) => Outbound::Binary(bytes),
+        }
+    }
+}
+
+/// Why a message was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The connection is closed.
+    #[error("connection is gone")]
+    Gone,
+    /// The connection's outbound queue is full: 429, and nothing was queued.
+    #[error("connection outbound queue is full")]
+    QueueFull,
+}
 
 /// A bounded multi-producer, single-consumer queue of messages for one client.
 #[derive(Debug)]

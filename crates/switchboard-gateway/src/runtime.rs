@@ -88,28 +88,32 @@ impl Runtime {
         })
     }
 
-    /// The API a request addresses: by `Host` (`{apiId}.…`), by the first path segment, or the
-    /// only API when there is one (docs/configuration.md "Addresses"). Returns the API and the stage segment.
+    /// The API and stage an upgrade path addresses (`/{apiId}/{stage}` or `/{stage}`, a
+    /// trailing `/` allowed), by [`Runtime::address`].
     pub fn resolve<'p>(&self, host: Option<&str>, path: &'p str) -> Option<(&Arc<Api>, &'p str)> {
         let path = path.strip_prefix('/')?;
         let path = path.strip_suffix('/').unwrap_or(path);
-        if let Some(api) = host
-            .and_then(|h| h.split_once('.'))
-            .and_then(|(first, _)| self.apis.get(first))
-        {
-            if !path.is_empty() && !path.contains('/') {
-                return Some((api, path));
+        let segments: Vec<&'p str> = path.split('/').collect();
+        let api = self.address(host, &segments)?;
+        segments.last().map(|stage| (api, *stage))
+    }
+
+    /// The one addressing rule of every listener (docs/configuration.md "Addresses"):
+    /// `[apiId, stage]`; or `[stage]` of the API that `Host: {apiId}.…` names, else of the
+    /// only API. The stage is always the last segment (not checked to exist here).
+    pub fn address<S: AsRef<str>>(&self, host: Option<&str>, segments: &[S]) -> Option<&Arc<Api>> {
+        match segments {
+            [stage] if !stage.as_ref().is_empty() => {
+                let by_host = host
+                    .and_then(|h| h.split_once('.'))
+                    .and_then(|(first, _)| self.apis.get(first));
+                let only = (self.apis.len() == 1)
+                    .then(|| self.apis.values().next())
+                    .flatten();
+                by_host.or(only)
             }
-        }
-        match path.split_once('/') {
-            Some((api_id, stage)) if !stage.contains('/') => {
-                self.apis.get(api_id).map(|api| (api, stage))
-            }
-            Some(_) => None,
-            None if self.apis.len() == 1 && !path.is_empty() => {
-                self.apis.values().next().map(|api| (api, path))
-            }
-            None => None,
+            [api, _stage] => self.apis.get(api.as_ref()),
+            _ => None,
         }
     }
 }

@@ -1,16 +1,17 @@
 //! Starting, reloading and stopping a gateway: the shared state every task sees.
 
-use crate::directory::{CloseCause, ConnectionDirectory, LocalDirectory};
 use crate::error::BuildError;
 use crate::integrations::IntegrationEnv;
 use crate::listener;
 use crate::metrics::Metrics;
+use crate::plane::{CloseCause, ClusterLink, ConnectionPlane};
 use crate::runtime::Runtime;
 use arc_swap::ArcSwap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::config::{AwsCredentials, Config, ManagementAuth};
+use switchboard_core::ids::NodeTag;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -19,8 +20,8 @@ use tokio_util::task::TaskTracker;
 pub struct GatewayState {
     /// The compiled configuration; replaced whole on reload.
     pub runtime: ArcSwap<Runtime>,
-    /// Live connections by id.
-    pub directory: Arc<dyn ConnectionDirectory>,
+    /// Connections by id: this process's, and the way to other nodes'.
+    pub plane: ConnectionPlane,
     /// Connection and `$disconnect` tasks, awaited on shutdown.
     pub tasks: TaskTracker,
     /// Cancelled when the gateway starts shutting down.
@@ -104,6 +105,17 @@ fn in_use_hint(source: &std::io::Error, listener: &Listener) -> String {
 /// Entry point: `Gateway::start(config).await`.
 pub struct Gateway;
 
+/// How a gateway starts, beyond its configuration.
+#[derive(Default)]
+pub struct StartOptions {
+    /// Credentials for outbound AWS calls (default: none).
+    pub credentials: Option<AwsCredentials>,
+    /// This process's incarnation tag (default: a random one; a cluster reserves it first).
+    pub tag: Option<NodeTag>,
+    /// The cluster this node belongs to (default: none, a single node).
+    pub cluster: Option<Arc<dyn ClusterLink>>,
+}
+
 /// A running gateway.
 pub struct GatewayHandle {
     /// The shared state.
@@ -130,6 +142,26 @@ impl Gateway {
         config: Config,
         credentials: Option<AwsCredentials>,
     ) -> Result<GatewayHandle, StartError> {
+        Self::start_with(
+            config,
+            StartOptions {
+                credentials,
+                ..StartOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Starts with everything explicit.
+    pub async fn start_with(
+        config: Config,
+        options: StartOptions,
+    ) -> Result<GatewayHandle, StartError> {
+        let StartOptions {
+            credentials,
+            tag,
+            cluster,
+        } = options;
         let management = config.management.clone();
         let metrics = Arc::new(Metrics::default());
         let ops = crate::ops::GatewayOps::start(&config, Arc::clone(&metrics));
@@ -160,7 +192,7 @@ impl Gateway {
         })?;
         let state = Arc::new(GatewayState {
             runtime: ArcSwap::from_pointee(runtime),
-            directory: Arc::new(LocalDirectory::new()),
+            plane: ConnectionPlane::new(tag.unwrap_or_else(NodeTag::random), cluster),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             credentials,
@@ -196,27 +228,9 @@ impl GatewayHandle {
         format!("{scheme}://{}/{api}/{stage}", self.ws_addr)
     }
 
-    /// Applies a new configuration: routes and integrations change for the next message;
-    /// connections whose API or stage no longer exists are closed with 1001.
+    /// Applies a new configuration ([`GatewayState::reload`]).
     pub fn reload(&self, config: Config) -> Result<(), BuildError> {
-        let mut runtime = Runtime::build(config, self.state.credentials.clone())?;
-        crate::ops::attach(
-            &mut runtime,
-            &self.state.ops,
-            Some(&self.state.runtime.load()),
-        );
-        let closed = self.state.directory.close_where(
-            &|info| {
-                runtime
-                    .apis
-                    .get(&info.api_id)
-                    .is_none_or(|api| !api.stages.contains_key(&info.stage))
-            },
-            CloseCause::GoingAway,
-        );
-        self.state.runtime.store(Arc::new(runtime));
-        tracing::info!(closed, "configuration reloaded");
-        Ok(())
+        self.state.reload(config)
     }
 
     /// Turns `/ready` to 503, waits `drainDelaySeconds` (still serving, so a load balancer
@@ -231,7 +245,8 @@ impl GatewayHandle {
         self.accept_loop.abort();
         self.management_loop.abort();
         self.state
-            .directory
+            .plane
+            .local()
             .close_where(&|_| true, CloseCause::GoingAway);
         self.state.tasks.close();
         let drained = tokio::time::timeout(drain, self.state.tasks.wait())
@@ -242,6 +257,78 @@ impl GatewayHandle {
             tokio::time::timeout(Duration::from_secs(2), self.state.ops.access_log.flush()).await;
         drained
     }
+}
+
+impl GatewayState {
+    /// Applies a new configuration without dropping anyone: routes and integrations change
+    /// for the next message; connections whose API or stage no longer exists are closed with
+    /// 1001. Settings read only at start (listen addresses, TLS, listener and management
+    /// limits) keep their running values, and a changed one is logged as needing a restart.
+    /// Every way of changing the configuration goes through here (SIGHUP today).
+    pub fn reload(&self, config: Config) -> Result<(), BuildError> {
+        let previous = self.runtime.load_full();
+        let mut runtime = Runtime::build(config, self.credentials.clone())?;
+        crate::ops::attach(&mut runtime, &self.ops, Some(&previous));
+        for setting in needs_restart(&previous.config, &runtime.config) {
+            tracing::warn!(
+                setting,
+                "changed in the configuration but applied only at start: restart to apply it"
+            );
+        }
+        let closed = self.plane.local().close_where(
+            &|info| {
+                runtime
+                    .apis
+                    .get(&info.api_id)
+                    .is_none_or(|api| !api.stages.contains_key(&info.stage))
+            },
+            CloseCause::GoingAway,
+        );
+        self.runtime.store(Arc::new(runtime));
+        tracing::info!(closed, "configuration reloaded");
+        Ok(())
+    }
+}
+
+/// Settings of `next` that differ from `running` and are read only when the gateway starts.
+fn needs_restart(running: &Config, next: &Config) -> Vec<&'static str> {
+    let (a, b) = (&running.server, &next.server);
+    let (la, lb) = (&a.limits, &b.limits);
+    let (ma, mb) = (&running.management, &next.management);
+    [
+        ("server.listen", a.listen != b.listen),
+        (
+            "server.tls",
+            a.tls.as_ref().map(|t| (&t.cert_file, &t.key_file))
+                != b.tls.as_ref().map(|t| (&t.cert_file, &t.key_file)),
+        ),
+        (
+            "server.limits.maxConnections",
+            la.max_connections != lb.max_connections,
+        ),
+        (
+            "server.limits.handshakeTimeoutSeconds",
+            la.handshake_timeout_seconds != lb.handshake_timeout_seconds,
+        ),
+        (
+            "server.limits.maxHeaderBytes",
+            la.max_header_bytes != lb.max_header_bytes,
+        ),
+        (
+            "server.limits.newConnectionsPerSecond",
+            la.new_connections_per_second != lb.new_connections_per_second,
+        ),
+        (
+            "server.limits.maxConnectionsPerIp",
+            la.max_connections_per_ip != lb.max_connections_per_ip,
+        ),
+        ("management.listen", ma.listen != mb.listen),
+        ("management.rateLimit", ma.rate_limit != mb.rate_limit),
+        ("management.limits", ma.limits != mb.limits),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
 }
 
 /// Binds `addr` (`IP:PORT` or `HOST:PORT`): a host name is resolved and the first of its
@@ -280,4 +367,31 @@ fn bind_one(sock_addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_nodelay(true)?;
     socket.bind(sock_addr)?;
     socket.listen(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_restart;
+    use switchboard_core::config::Config;
+
+    #[test]
+    fn a_reload_names_the_settings_it_cannot_apply() {
+        let running = Config::default();
+        assert!(needs_restart(&running, &running.clone()).is_empty());
+        let mut next = running.clone();
+        next.server.listen = "127.0.0.1:9999".into();
+        next.server.limits.max_connections = 10;
+        next.management.limits.max_connections = 5;
+        // Applied by a reload: not named.
+        next.server.limits.outbound_queue_depth = 3;
+        next.server.limits.drain_seconds = 1;
+        assert_eq!(
+            needs_restart(&running, &next),
+            [
+                "server.listen",
+                "server.limits.maxConnections",
+                "management.limits"
+            ]
+        );
+    }
 }

@@ -204,3 +204,33 @@ async fn reload_changes_routes_for_the_next_message_and_closes_removed_stages() 
     assert_eq!(dev.recv_text().await, "v2", "same connection, new route");
     assert_eq!(prod.recv_close().await, Some((1001, "Going away".into())));
 }
+
+#[tokio::test]
+async fn shutdown_waits_for_message_integrations_in_flight() {
+    let events = events_backend().await;
+    let slow = HttpBackend::start(|_| BackendReply::never()).await;
+    let config = format!(
+        "{}\n[apis.life.integrations.slow]\nintegrationType = \"HTTP_PROXY\"\nintegrationUri = \"{}\"\ntimeoutInMillis = 3000\n[apis.life.routes.slow]\ntarget = \"integrations/slow\"\n",
+        api(&events, "routeSettings = { slow = { detailedMetricsEnabled = true } }"),
+        slow.url("/slow")
+    );
+    let gw = TestGateway::start(&config).await;
+    let mut ws = gw.connect("/life/dev").await;
+    ws.send_text(r#"{"action":"slow"}"#).await;
+    slow.wait_for_requests(1).await;
+    // The client leaves at once, so nothing but the call can hold shutdown back.
+    drop(ws);
+    let state = std::sync::Arc::clone(&gw.handle.state);
+    let TestGateway { handle } = gw;
+    assert!(handle.shutdown(Duration::from_secs(20)).await);
+    // The call ended (by its timeout) before shutdown returned: its latency was observed.
+    let metrics = state.metrics.encode();
+    let observed = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("switchboard_integration_latency_seconds_count{")
+                && l.contains(r#"route="slow""#)
+        })
+        .unwrap_or_else(|| panic!("no integration latency series:\n{metrics}"));
+    assert!(!observed.ends_with(" 0"), "{observed}");
+}

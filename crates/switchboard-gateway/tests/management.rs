@@ -67,8 +67,8 @@ async fn health_and_metrics_report_connections_and_pushes_by_result() {
     );
     assert_eq!(
         sample(&text, r#"switchboard_pushes_total{result="gone"}"#),
-        None,
-        "unknown ids never reach a push"
+        Some(1.0),
+        "a push to an unknown id is a push that found its connection gone"
     );
     assert_eq!(
         sample(

@@ -134,7 +134,7 @@ impl TestGateway {
 
     /// Connections the gateway holds.
     pub fn connection_count(&self) -> usize {
-        self.handle.state.directory.local_count()
+        self.handle.state.plane.local().count()
     }
 }
 

@@ -123,7 +123,6 @@ pub async fn serve(
     if let Some(listen) = management_listen {
         config.management.listen = listen;
     }
-    let drain = Duration::from_secs(config.server.limits.drain_seconds);
     let open_management = config.management.auth == ManagementAuth::None;
     // Installed before anything is printed: a signal sent as soon as the URL appears is ours.
     let signals = Signals::install();
@@ -183,6 +182,8 @@ pub async fn serve(
     }
     wait_for_signals(signals, &gateway, source.path()).await;
     tracing::info!("shutting down: closing connections with 1001");
+    // Read now: a reload may have changed it.
+    let drain = Duration::from_secs(gateway.state.runtime.load().server.limits.drain_seconds);
     if gateway.shutdown(drain).await {
         ExitCode::SUCCESS
     } else {

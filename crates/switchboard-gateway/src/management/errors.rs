@@ -1,9 +1,11 @@
 //! Management API responses as the AWS SDKs parse them (docs/behaviour.md §7.3): the error code in
 //! `x-amzn-ErrorType`, the message in the JSON body, a request id on every response.
 
+use crate::plane::{ConnectionSnapshot, Outcome};
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
+use switchboard_core::context::iso8601_millis;
 
 /// A management API response.
 pub type MgmtResponse = Response<Full<Bytes>>;
@@ -29,6 +31,10 @@ pub enum MgmtError {
     MethodNotAllowed,
     /// 408: the request was not sent whole within `requestTimeoutSeconds`.
     RequestTimeout,
+    /// 503: the cluster link is down; retry after a second.
+    Unavailable,
+    /// 504: the node holding the connection did not answer in time.
+    TimedOut,
 }
 
 impl MgmtError {
@@ -76,10 +82,27 @@ impl MgmtError {
                 "RequestTimeoutException",
                 Some(message("The request body was not received in time")),
             ),
+            MgmtError::Unavailable => (
+                503,
+                "ServiceUnavailableException",
+                Some(message("Service Unavailable")),
+            ),
+            MgmtError::TimedOut => (
+                504,
+                "GatewayTimeoutException",
+                Some(message(
+                    "The node holding the connection did not answer in time",
+                )),
+            ),
         };
         let mut response = respond(status, body.map(Bytes::from), request_id);
         if let Ok(v) = HeaderValue::from_str(code) {
             response.headers_mut().insert("x-amzn-ErrorType", v);
+        }
+        if status == 503 {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
         }
         response
     }
@@ -87,6 +110,38 @@ impl MgmtError {
 
 fn message(text: &str) -> String {
     serde_json::json!({ "message": text }).to_string()
+}
+
+/// The response to an operation's outcome: 200 (with the connection for `GetConnection`), 204,
+/// or the error shapes of the AWS SDKs; a cluster that cannot reach the owner answers 503 with
+/// `Retry-After`, an owner that does not answer in time 504 — never a false 410.
+pub fn outcome_response(outcome: Outcome, request_id: &str) -> MgmtResponse {
+    match outcome {
+        Outcome::Queued => respond(200, None, request_id),
+        Outcome::Info(snapshot) => respond(200, Some(connection_json(&snapshot)), request_id),
+        Outcome::Closing => respond(204, None, request_id),
+        Outcome::Gone => MgmtError::Gone.response(request_id),
+        Outcome::QueueFull => MgmtError::LimitExceeded.response(request_id),
+        Outcome::Unavailable => MgmtError::Unavailable.response(request_id),
+        Outcome::TimedOut => MgmtError::TimedOut.response(request_id),
+    }
+}
+
+/// `GetConnection`'s body (docs/behaviour.md §7.2): ISO-8601 times, `userAgent` only when the
+/// client sent one.
+fn connection_json(snapshot: &ConnectionSnapshot) -> Bytes {
+    let info = &snapshot.info;
+    let mut identity = serde_json::Map::new();
+    identity.insert("sourceIp".into(), info.source_ip.to_string().into());
+    if let Some(ua) = &info.user_agent {
+        identity.insert("userAgent".into(), ua.clone().into());
+    }
+    let body = serde_json::json!({
+        "connectedAt": iso8601_millis(info.connected_at),
+        "identity": identity,
+        "lastActiveAt": iso8601_millis(snapshot.last_active_at),
+    });
+    Bytes::from(body.to_string())
 }
 
 /// A response with an optional JSON body and the request id header.
