@@ -211,7 +211,12 @@ impl ConnectionTask {
         tracing::debug!(connection_id = %id, code = status.code, "connection closed");
         // Boxed: run once per connection, it need not enlarge every idle connection's task.
         Box::pin(async {
-            dispatch::disconnect(&self.state, &self.shared, &self.stage, status).await;
+            let info = &self.shared.info;
+            // A fenced cluster node holds it until it knows whether a survivor ran it.
+            if self.state.plane.hold_disconnect(info, &status) {
+                return;
+            }
+            dispatch::disconnect(&self.state, info, Some(&self.stage), status).await;
             self.state.plane.forget(id).await;
         })
         .await;

@@ -6,13 +6,12 @@ use crate::error::IntegrationError;
 use crate::integrations::{Integration, IntegrationReply, Invocation};
 use crate::outbound::Outbound;
 use crate::outbound::MAX_MESSAGE_BYTES;
-use crate::plane::ConnectionShared;
 use crate::runtime::{Route, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
 use bytes::Bytes;
 use std::sync::Arc;
-use switchboard_core::context::{DisconnectStatus, EventType, RequestContext};
+use switchboard_core::context::{ConnectionInfo, DisconnectStatus, EventType, RequestContext};
 use switchboard_core::frames;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -157,22 +156,27 @@ fn reply(
 }
 
 /// Runs the `$disconnect` route, if any; its result is ignored (docs/behaviour.md §3.3).
+/// `connected_stage` is the stage as it was when the connection was made, used when a reload
+/// removed it; without it (a connection of a node that died) a removed stage runs nothing.
 pub async fn disconnect(
     state: &GatewayState,
-    shared: &ConnectionShared,
-    stage: &Arc<Stage>,
+    info: &ConnectionInfo,
+    connected_stage: Option<&Arc<Stage>>,
     status: DisconnectStatus,
 ) {
     let runtime = state.runtime.load_full();
-    let Some(api) = runtime.apis.get(&shared.info.api_id) else {
+    let Some(api) = runtime.apis.get(&info.api_id) else {
         return;
     };
-    let stage = api.stages.get(&shared.info.stage).unwrap_or(stage);
+    let Some(stage) = api.stages.get(&info.stage).or(connected_stage) else {
+        tracing::warn!(connection_id = %info.connection_id, api = %info.api_id, stage = %info.stage, "no $disconnect: the stage is not configured on this node");
+        return;
+    };
     let Some(route) = api.routes.get("$disconnect") else {
-        stage.ops.disconnected_without_route(&shared.info, &status);
+        stage.ops.disconnected_without_route(info, &status);
         return;
     };
-    let mut ctx = RequestContext::new(&shared.info, EventType::Disconnect, &route.key);
+    let mut ctx = RequestContext::new(info, EventType::Disconnect, &route.key);
     ctx.disconnect = Some(&status);
     let inv = Invocation {
         ctx: &ctx,
@@ -186,6 +190,6 @@ pub async fn disconnect(
         .observe(&ctx, route.integration.invoke(&inv))
         .await
     {
-        tracing::debug!(connection_id = %shared.info.connection_id, error = %e, "$disconnect integration failed");
+        tracing::debug!(connection_id = %info.connection_id, error = %e, "$disconnect integration failed");
     }
 }

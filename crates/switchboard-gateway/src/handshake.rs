@@ -131,7 +131,7 @@ fn resolve<'r>(
         .get(stage_name)
         .ok_or(Refused(StatusCode::NOT_FOUND))?;
     let key = upgrade_key(req).map_err(Refused)?;
-    if state.shutdown.is_cancelled() {
+    if state.shutdown.is_cancelled() || !state.plane.accepting() {
         return Err(Refused(StatusCode::SERVICE_UNAVAILABLE));
     }
     Ok((api, stage, key))
@@ -286,7 +286,7 @@ async fn register(
             code: 1011,
             reason: "Internal error: the cluster could not record the connection".into(),
         };
-        dispatch::disconnect(state, &shared, stage, status).await;
+        dispatch::disconnect(state, &shared.info, Some(stage), status).await;
         return Err(Refused(StatusCode::SERVICE_UNAVAILABLE));
     }
     let labels = StageLabels {

@@ -75,6 +75,55 @@ pub struct RefusalLabels {
     pub status: u16,
 }
 
+/// Labels of operations forwarded to another node.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ForwardLabels {
+    /// `PostToConnection`, `GetConnection`, `DeleteConnection`.
+    pub operation: &'static str,
+    /// `queued`, `info`, `closing`, `gone`, `queue_full`, `unavailable`, `timed_out`,
+    /// `no_responders` (the owner is gone), `overloaded` (too many calls in flight to it).
+    pub result: &'static str,
+}
+
+/// Forwarding latency buckets in seconds, up to a generous request deadline.
+const FORWARD_BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
+];
+
+fn forward_histogram() -> Histogram {
+    Histogram::new(FORWARD_BUCKETS)
+}
+
+/// Metrics of cluster mode; made by the cluster, registered by the gateway it starts.
+#[derive(Clone)]
+pub struct ClusterMetrics {
+    /// Operations forwarded to their owner node, by result.
+    pub forwarded: Family<ForwardLabels, Counter>,
+    /// Time from sending a forwarded operation to its answer.
+    pub forward_latency: Histogram,
+    /// Nodes whose lease is current (this one included).
+    pub nodes_live: Gauge,
+    /// 1 while the NATS connection is up.
+    pub link_up: Gauge,
+    /// 1 while this node is fenced (it could not renew its lease).
+    pub fenced: Gauge,
+    /// `$disconnect`s this node ran for connections of nodes it claimed.
+    pub takeover_disconnects: Counter,
+}
+
+impl Default for ClusterMetrics {
+    fn default() -> Self {
+        Self {
+            forwarded: Family::default(),
+            forward_latency: forward_histogram(),
+            nodes_live: Gauge::default(),
+            link_up: Gauge::default(),
+            fenced: Gauge::default(),
+            takeover_disconnects: Counter::default(),
+        }
+    }
+}
+
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Registry,
@@ -210,6 +259,41 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Adds the cluster's series (`switchboard_cluster_*`).
+    pub fn register_cluster(&mut self, cluster: &ClusterMetrics) {
+        let registry = self.registry.sub_registry_with_prefix("cluster");
+        registry.register(
+            "forwarded",
+            "@connections operations forwarded to the node that holds the connection, by result",
+            cluster.forwarded.clone(),
+        );
+        registry.register(
+            "forward_latency_seconds",
+            "Time from forwarding an operation to its answer",
+            cluster.forward_latency.clone(),
+        );
+        registry.register(
+            "nodes_live",
+            "Nodes whose lease is current, this one included",
+            cluster.nodes_live.clone(),
+        );
+        registry.register(
+            "link_up",
+            "1 while the NATS connection is up",
+            cluster.link_up.clone(),
+        );
+        registry.register(
+            "fenced",
+            "1 while this node is fenced: it could not renew its lease",
+            cluster.fenced.clone(),
+        );
+        registry.register(
+            "takeover_disconnects",
+            "$disconnects run for connections of dead nodes this node claimed",
+            cluster.takeover_disconnects.clone(),
+        );
+    }
+
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();

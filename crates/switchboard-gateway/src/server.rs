@@ -3,7 +3,7 @@
 use crate::error::BuildError;
 use crate::integrations::IntegrationEnv;
 use crate::listener;
-use crate::metrics::Metrics;
+use crate::metrics::{ClusterMetrics, Metrics};
 use crate::plane::{CloseCause, ClusterLink, ConnectionPlane};
 use crate::runtime::Runtime;
 use arc_swap::ArcSwap;
@@ -114,6 +114,8 @@ pub struct StartOptions {
     pub tag: Option<NodeTag>,
     /// The cluster this node belongs to (default: none, a single node).
     pub cluster: Option<Arc<dyn ClusterLink>>,
+    /// The cluster's metrics, to export with the gateway's.
+    pub cluster_metrics: Option<ClusterMetrics>,
 }
 
 /// A running gateway.
@@ -161,9 +163,14 @@ impl Gateway {
             credentials,
             tag,
             cluster,
+            cluster_metrics,
         } = options;
         let management = config.management.clone();
-        let metrics = Arc::new(Metrics::default());
+        let mut metrics = Metrics::default();
+        if let Some(cluster_metrics) = &cluster_metrics {
+            metrics.register_cluster(cluster_metrics);
+        }
+        let metrics = Arc::new(metrics);
         let ops = crate::ops::GatewayOps::start(&config, Arc::clone(&metrics));
         let mut runtime = Runtime::build(config, credentials.clone())?;
         crate::ops::attach(&mut runtime, &ops, None);

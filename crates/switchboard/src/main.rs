@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod node;
 mod serve;
 
 use clap::Parser;

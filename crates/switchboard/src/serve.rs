@@ -1,12 +1,12 @@
 //! `serve` and `validate`: loading the file, running the gateway, and the signals.
 
+use crate::node::{Node, NodeError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use switchboard_core::config::{Checked, Config, ManagementAuth, Problem};
 use switchboard_gateway::runtime::Runtime;
 use switchboard_gateway::server::StartError;
-use switchboard_gateway::Gateway;
 
 /// The built-in demo API served when there is no configuration file.
 pub const DEMO_CONFIG: &str = include_str!("../../../examples/demo/switchboard.toml");
@@ -137,9 +137,9 @@ pub async fn serve(
             )
         })
         .collect();
-    let gateway = match Gateway::start(config).await {
-        Ok(g) => g,
-        Err(StartError::Build(e)) => {
+    let node = match Node::start(config).await {
+        Ok(node) => node,
+        Err(NodeError::Gateway(StartError::Build(e))) => {
             eprintln!("{}: {e}", source.name());
             return ExitCode::FAILURE;
         }
@@ -148,6 +148,7 @@ pub async fn serve(
             return ExitCode::FAILURE;
         }
     };
+    let gateway = &node.gateway;
     // The file's own address was checked with the file; an override is only known now.
     if management_overridden && open_management && !gateway.mgmt_addr.ip().is_loopback() {
         tracing::warn!(
@@ -180,11 +181,22 @@ pub async fn serve(
         println!("  websocat {url}");
         println!("then send: hello   or   {{\"action\":\"whoami\"}}");
     }
-    wait_for_signals(signals, &gateway, source.path()).await;
+    let claimed = tokio::select! {
+        _ = wait_for_signals(signals, gateway, source.path()) => false,
+        _ = node.claimed() => true,
+    };
     tracing::info!("shutting down: closing connections with 1001");
     // Read now: a reload may have changed it.
     let drain = Duration::from_secs(gateway.state.runtime.load().server.limits.drain_seconds);
-    if gateway.shutdown(drain).await {
+    if claimed {
+        node.stop(drain).await;
+        eprintln!(
+            "error: this node was declared dead by its cluster (it could not renew its lease in \
+             time) and has stopped; restart it to serve again"
+        );
+        return ExitCode::FAILURE;
+    }
+    if node.stop(drain).await {
         ExitCode::SUCCESS
     } else {
         tracing::warn!(

@@ -3,6 +3,7 @@
 //! Loading is a linter: one run reports every unknown key, wrong value and failed cross-check,
 //! each at its line and column, with the warnings of a file that would be served.
 
+mod cluster;
 mod deserialize;
 mod error;
 mod load;
@@ -15,6 +16,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use cluster::*;
 pub use error::{ConfigError, Problem, Severity};
 pub use load::Checked;
 pub use model::*;

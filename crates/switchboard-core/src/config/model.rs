@@ -30,6 +30,9 @@ pub struct Config {
     /// API keys keyed by name.
     #[serde(default, rename = "apiKeys")]
     pub api_keys: BTreeMap<String, ApiKeyConfig>,
+    /// Extension: cluster mode on NATS; absent for a single node.
+    #[serde(default)]
+    pub cluster: Option<super::ClusterConfig>,
 }
 
 /// `[server]`: where clients connect.

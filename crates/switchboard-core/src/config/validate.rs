@@ -82,12 +82,95 @@ pub(crate) fn check_with(config: &Config, broken: &BTreeSet<KeyPath>) -> Vec<Fin
     }
     checks.iam(&config.iam);
     checks.api_keys(config);
+    if let Some(cluster) = &config.cluster {
+        checks.cluster(cluster);
+    }
     checks.findings
 }
 
 struct Checks<'b> {
     findings: Vec<Finding>,
     broken: &'b BTreeSet<KeyPath>,
+}
+
+// === impl Checks: cluster ===
+
+impl Checks<'_> {
+    /// Timings that keep the takeover safe: a node stops serving (`fenceMs`) before anyone may
+    /// claim it (`leaseMs`), with two heartbeats of margin.
+    fn cluster(&mut self, cluster: &super::ClusterConfig) {
+        let path = KeyPath::root().key("cluster");
+        if cluster.urls.is_empty() {
+            self.fail(path.key("urls"), "urls must name at least one NATS server");
+        }
+        for url in &cluster.urls {
+            let ok = ["nats://", "tls://", "ws://", "wss://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme) && url.len() > scheme.len());
+            if !ok {
+                self.fail(
+                    path.key("urls"),
+                    format!("`{url}` is not a NATS URL such as nats://127.0.0.1:4222"),
+                );
+            }
+        }
+        let valid_name = !cluster.name.is_empty()
+            && cluster.name.len() <= 32
+            && cluster
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid_name {
+            self.fail(
+                path.key("name"),
+                format!(
+                    "`{}` is not a cluster name: 1-32 letters, digits, `-` or `_` (it is part of \
+                     NATS subjects and bucket names)",
+                    cluster.name
+                ),
+            );
+        }
+        for (key, value, min) in [
+            ("requestTimeoutMs", cluster.request_timeout_ms, 10),
+            ("heartbeatMs", cluster.heartbeat_ms, 50),
+            ("fenceMs", cluster.fence_ms, 100),
+            ("leaseMs", cluster.lease_ms, 200),
+            (
+                "maxInflightPerNode",
+                cluster.max_inflight_per_node as u64,
+                1,
+            ),
+        ] {
+            if value < min {
+                self.fail(path.key(key), format!("{key} must be at least {min}"));
+            }
+        }
+        let margin = 2 * cluster.heartbeat_ms;
+        if cluster.fence_ms + margin > cluster.lease_ms {
+            self.fail(
+                path.key("fenceMs"),
+                format!(
+                    "fenceMs ({}) must be at most leaseMs ({}) minus two heartbeats ({} ms): a \
+                     node must close its sockets before a survivor may claim it",
+                    cluster.fence_ms, cluster.lease_ms, margin
+                ),
+            );
+        }
+        if cluster.user.is_some() != cluster.password.is_some() {
+            self.fail(path.key("user"), "user and password go together");
+        }
+        if let Some(tls) = &cluster.tls {
+            if tls.cert_file.is_some() != tls.key_file.is_some() {
+                self.fail(
+                    path.key("tls"),
+                    "certFile and keyFile go together (a client certificate needs its key)",
+                );
+            }
+        }
+        if !matches!(cluster.kv.replicas, 1 | 3 | 5) {
+            self.fail(path.key("kv").key("replicas"), "replicas must be 1, 3 or 5");
+        }
+    }
 }
 
 // === impl Checks: server, management, aws ===

@@ -114,9 +114,10 @@ fn service_endpoint(
             request_id,
         )),
         "/ready" => {
-            let (status, body) = match state.ops.is_ready() {
-                true => (200, &b"{\"status\":\"ready\"}"[..]),
-                false => (503, &b"{\"status\":\"draining\"}"[..]),
+            let (status, body) = match (state.ops.is_ready(), state.plane.ready()) {
+                (true, true) => (200, &b"{\"status\":\"ready\"}"[..]),
+                (false, _) => (503, &b"{\"status\":\"draining\"}"[..]),
+                (true, false) => (503, &b"{\"status\":\"cluster unreachable\"}"[..]),
             };
             Some(respond(status, Some(Bytes::from_static(body)), request_id))
         }

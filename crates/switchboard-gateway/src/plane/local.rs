@@ -110,6 +110,14 @@ impl LocalConnections {
         self.read().len()
     }
 
+    /// The fixed facts of every connection held.
+    pub fn infos(&self) -> Vec<ConnectionInfo> {
+        self.read()
+            .values()
+            .map(|h| h.shared.info.clone())
+            .collect()
+    }
+
     /// Asks every connection matching `pred` to close with `cause`; returns how many.
     pub fn close_where(&self, pred: &dyn Fn(&ConnectionInfo) -> bool, cause: CloseCause) -> usize {
         let map = self.read();

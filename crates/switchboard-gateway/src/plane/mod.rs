@@ -12,7 +12,7 @@ pub use op::{ConnectionSnapshot, Op, Outcome, Payload, Target};
 
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
-use switchboard_core::context::ConnectionInfo;
+use switchboard_core::context::{ConnectionInfo, DisconnectStatus};
 use switchboard_core::ids::{AwsId, NodeTag};
 
 /// What the plane needs from a cluster (implemented on NATS by `switchboard-cluster`).
@@ -24,6 +24,13 @@ pub trait ClusterLink: Send + Sync + 'static {
     fn record(&self, info: &ConnectionInfo) -> BoxFuture<'_, Result<(), LinkDown>>;
     /// Deletes a connection's record once its `$disconnect` has returned.
     fn forget(&self, id: AwsId) -> BoxFuture<'_, ()>;
+    /// Whether the node takes new connections (not while fenced).
+    fn accepting(&self) -> bool;
+    /// Whether the node is ready: it reaches its own subject through the cluster.
+    fn ready(&self) -> bool;
+    /// While fenced, keeps a closed connection's `$disconnect` (returns true) until the node
+    /// learns whether a survivor claimed it: then it runs them, or drops them.
+    fn hold_disconnect(&self, info: &ConnectionInfo, status: &DisconnectStatus) -> bool;
 }
 
 /// The cluster could not be reached.
@@ -95,6 +102,23 @@ impl ConnectionPlane {
     /// The connection's socket is gone: unreachable from now on.
     pub fn close(&self, id: &AwsId) {
         self.local.remove(id);
+    }
+
+    /// Whether new connections are taken (a fenced cluster node takes none).
+    pub fn accepting(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.accepting())
+    }
+
+    /// Whether the plane is ready to serve (a cluster node: once it reaches itself).
+    pub fn ready(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.ready())
+    }
+
+    /// Whether a closed connection's `$disconnect` must wait (a fenced cluster node).
+    pub fn hold_disconnect(&self, info: &ConnectionInfo, status: &DisconnectStatus) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.hold_disconnect(info, status))
     }
 
     /// The connection's `$disconnect` has returned: its cluster record goes.
@@ -205,6 +229,15 @@ mod tests {
             }
             fn forget(&self, _: AwsId) -> BoxFuture<'_, ()> {
                 Box::pin(async {})
+            }
+            fn accepting(&self) -> bool {
+                true
+            }
+            fn ready(&self) -> bool {
+                true
+            }
+            fn hold_disconnect(&self, _: &ConnectionInfo, _: &DisconnectStatus) -> bool {
+                false
             }
         }
         let link = Arc::new(Recorder(Mutex::new(Vec::new())));
