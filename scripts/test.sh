@@ -93,6 +93,12 @@ SWITCHBOARD_BIN="$bin" .venv/bin/pytest -q tests/faults --junitxml="$reports/fau
   || die "pytest tests/faults"
 require_tests_ran "$reports/faults.xml" "pytest tests/faults"
 
+step "cluster suite: pytest tests/cluster (real nats-server processes)"
+rm -f "$reports/cluster.xml"
+SWITCHBOARD_BIN="$bin" .venv/bin/pytest -q tests/cluster --junitxml="$reports/cluster.xml" \
+  || die "pytest tests/cluster"
+require_tests_ran "$reports/cluster.xml" "pytest tests/cluster"
+
 step "mapping templates against Apache Velocity 1.7 (node tests/vtl/compare.mjs)"
 node tests/vtl/compare.mjs || die "node tests/vtl/compare.mjs"
 

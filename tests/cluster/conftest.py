@@ -162,3 +162,30 @@ def metric(node: Node, series: str) -> float:
         if line.startswith(series + " ") :
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def owner_tag(connection_id: str) -> str:
+    """The incarnation tag a connection id carries (its last 4 of 11 bytes), as hex."""
+    import base64
+
+    return base64.urlsafe_b64decode(connection_id)[7:11].hex()
+
+
+def records_of(cluster: Cluster, tag: str) -> int:
+    """How many connection records of node `tag` the cluster's bucket holds (read with
+    nats-py, a client nobody here wrote)."""
+    import asyncio
+
+    import nats
+
+    async def count() -> int:
+        nc = await nats.connect(cluster.nats.url)
+        try:
+            js = nc.jetstream()
+            bucket = f"sb_{cluster.name}_conns"
+            info = await js.stream_info(f"KV_{bucket}", subjects_filter=f"$KV.{bucket}.{tag}.>")
+            return sum((info.state.subjects or {}).values())
+        finally:
+            await nc.close()
+
+    return asyncio.run(count())

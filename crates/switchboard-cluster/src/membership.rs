@@ -152,6 +152,14 @@ impl Membership {
             .is_some_and(|s| matches!(s.record.state, NodeState::Claimed | NodeState::Dead))
     }
 
+    /// How long `tag` has been silent (since its record last changed, or since this node's
+    /// link came back); `None` for a node this one has never seen.
+    pub fn silence(&self, tag: NodeTag, now: Instant) -> Option<Duration> {
+        self.nodes
+            .get(&tag)
+            .map(|s| now.saturating_duration_since(s.changed_at))
+    }
+
     /// Nodes serving (alive or leaving) whose lease is current.
     pub fn live(&self, now: Instant, lease: Duration) -> usize {
         self.nodes

@@ -25,6 +25,19 @@ use tokio_util::sync::CancellationToken;
 /// Records of dead and finished nodes expire after a day (their keys are never renewed).
 const NODE_RECORD_AGE: Duration = Duration::from_secs(24 * 3600);
 
+/// How soon to ask again a node that holds no subscription but renewed its lease lately.
+const NO_RESPONDERS_RETRY: Duration = Duration::from_millis(50);
+
+/// An owner without a subscription.
+enum Absence {
+    /// Its lease lapsed: its connections are gone.
+    Gone,
+    /// It renewed lately: ask again.
+    Reconnecting,
+    /// It renewed lately and time is up: 503.
+    NotYet,
+}
+
 /// Why a node could not join its cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum JoinError {
@@ -201,15 +214,30 @@ impl Node {
             return (Outcome::QueueFull, "overloaded");
         };
         let (headers, body) = wire::encode_op(&op);
-        let request = Request::new()
-            .headers(headers)
-            .payload(body)
-            .timeout(Some(self.timings.request));
         let started = Instant::now();
-        let answer = self
-            .client
-            .send_request(self.names.operations(owner), request)
-            .await;
+        let deadline = started + self.timings.request;
+        let answer = loop {
+            let request = Request::new()
+                .headers(headers.clone())
+                .payload(body.clone())
+                .timeout(Some(deadline.saturating_duration_since(Instant::now())));
+            let answer = self
+                .client
+                .send_request(self.names.operations(owner), request)
+                .await;
+            match &answer {
+                Err(e) if e.kind() == RequestErrorKind::NoResponders => {
+                    match self.absent(owner, deadline) {
+                        Absence::Gone => break answer,
+                        Absence::NotYet => return (Outcome::Unavailable, "unavailable"),
+                        Absence::Reconnecting => {
+                            tokio::time::sleep(NO_RESPONDERS_RETRY).await;
+                        }
+                    }
+                }
+                _ => break answer,
+            }
+        };
         self.metrics
             .forward_latency
             .observe(started.elapsed().as_secs_f64());
@@ -233,6 +261,20 @@ impl Node {
                 tracing::debug!(node = %owner, error = %e, "forwarding failed");
                 (Outcome::Unavailable, "unavailable")
             }
+        }
+    }
+
+    /// What "nobody answers on `owner`'s subject" means: its lease lapsed (it renewed nothing
+    /// for two heartbeats while this node's link was up, or it was never seen), so it is gone;
+    /// or it renewed lately and is reconnecting (ask again until `deadline`, then 503).
+    fn absent(&self, owner: NodeTag, deadline: Instant) -> Absence {
+        let now = Instant::now();
+        let silence = lock(&self.membership).silence(owner, now);
+        match silence {
+            None => Absence::Gone,
+            Some(silent) if silent >= 2 * self.timings.heartbeat => Absence::Gone,
+            Some(_) if now + NO_RESPONDERS_RETRY >= deadline => Absence::NotYet,
+            Some(_) => Absence::Reconnecting,
         }
     }
 
@@ -360,9 +402,7 @@ async fn connect(
         .connection_timeout(Duration::from_secs(5))
         // Back within a second of a restarted server: an outage shorter than fenceMs must
         // not fence anyone.
-        .reconnect_delay_callback(|attempts| {
-            Duration::from_millis((attempts as u64 * 100).min(1000))
-        })
+        .reconnect_delay_callback(|attempts| Duration::from_millis((attempts as u64 * 50).min(250)))
         .event_callback(move |event| {
             let events = events.clone();
             async move {
