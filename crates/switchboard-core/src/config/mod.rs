@@ -16,6 +16,8 @@ mod validate;
 mod tests;
 
 pub use error::{ConfigError, Problem, Severity};
+pub(crate) use error::{sort as sort_problems, KeyPath, Segment as error_segment};
+pub(crate) use load::{check_toml, Elsewhere, ForeignApis};
 pub use load::Checked;
 pub use model::*;
 pub use validate::Finding;
