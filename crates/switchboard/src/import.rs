@@ -44,9 +44,8 @@ impl TemplateSource {
         let template = read_template(&self.path).map_err(|e| vec![e])?;
         let settings = match &self.settings {
             Some(path) => Some((
-                std::fs::read_to_string(path).map_err(|e| {
-                    vec![format!("cannot read {}: {}", path.display(), reason(&e))]
-                })?,
+                std::fs::read_to_string(path)
+                    .map_err(|e| vec![format!("cannot read {}: {}", path.display(), reason(&e))])?,
                 path.display().to_string(),
             )),
             None => None,
@@ -79,11 +78,7 @@ fn parse_overrides(items: &[String]) -> Result<BTreeMap<String, String>, String>
             Some((name, value)) if !name.trim().is_empty() => {
                 out.insert(name.trim().to_owned(), value.to_owned());
             }
-            _ => {
-                return Err(format!(
-                    "--parameter-overrides: `{item}` is not NAME=VALUE"
-                ))
-            }
+            _ => return Err(format!("--parameter-overrides: `{item}` is not NAME=VALUE")),
         }
     }
     Ok(out)
@@ -189,7 +184,8 @@ pub fn run(
             "AWS::Region = {}, AWS::AccountId = {}, AWS::StackName = {}.",
             options.region, options.account_id, options.stack_name
         ),
-        "Serve it with `switchboard serve --config FILE`; [server], [management] and [aws]".to_owned(),
+        "Serve it with `switchboard serve --config FILE`; [server], [management] and [aws]"
+            .to_owned(),
         "settings go in the same file (docs/configuration.md).".to_owned(),
     ];
     let text = to_toml(&imported, &header);
@@ -197,7 +193,9 @@ pub fn run(
     let checked = check_with_template(
         &template,
         options,
-        settings_text.as_ref().map(|(t, n)| (t.as_str(), n.as_str())),
+        settings_text
+            .as_ref()
+            .map(|(t, n)| (t.as_str(), n.as_str())),
     );
     match checked {
         Ok(checked) => {

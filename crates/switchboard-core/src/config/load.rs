@@ -53,7 +53,6 @@ impl Config {
     }
 }
 
-
 /// APIs that come from elsewhere than the file (a template), and where problems about them are
 /// reported: `locate` gives the file, line, column and a note for a key path under `apis`.
 pub(crate) struct ForeignApis<'a> {
@@ -77,104 +76,102 @@ pub(crate) fn check_toml(
     file_name: &str,
     foreign: Option<ForeignApis<'_>>,
 ) -> Result<Checked, ConfigError> {
-        let lines = LineIndex::new(text);
-        let document = match toml_edit::Document::parse(text) {
-            Ok(document) => document,
-            Err(error) => {
-                return Err(match sniff::not_toml(file_name, text) {
-                    Some(message) => {
-                        ConfigError::new(vec![Problem::whole_file(file_name, message)])
-                    }
-                    None => syntax_error(text, file_name, &lines, &error),
-                })
-            }
-        };
-        let locator = Locator {
-            document: Some(document.as_table()),
-            lines: &lines,
-        };
-        let problem = |path: &KeyPath, position: (usize, usize), message: &str, severity| Problem {
-            file: file_name.to_owned(),
-            line: position.0,
-            column: position.1,
-            key_path: path.to_string(),
-            message: one_line(message),
-            severity,
-        };
-
-        let mut read = deserialize::deserialize(document.as_table());
-        let mut problems: Vec<Problem> = read
-            .problems
-            .iter()
-            .map(|p| {
-                let position = match &p.span {
-                    Some(span) => lines.line_column(span.start),
-                    None => locator.locate(&p.path),
-                };
-                problem(&p.path, position, &p.message, Severity::Error)
+    let lines = LineIndex::new(text);
+    let document = match toml_edit::Document::parse(text) {
+        Ok(document) => document,
+        Err(error) => {
+            return Err(match sniff::not_toml(file_name, text) {
+                Some(message) => ConfigError::new(vec![Problem::whole_file(file_name, message)]),
+                None => syntax_error(text, file_name, &lines, &error),
             })
-            .collect();
-        if let Some(foreign) = &foreign {
-            if let Some((key, _)) = document.as_table().get_key_value("apis") {
-                let position = key
-                    .span()
-                    .map_or((1, 1), |span| lines.line_column(span.start));
-                problems.push(problem(
-                    &KeyPath::root().key("apis"),
-                    position,
-                    &format!("an [apis] table cannot be used here: {}", foreign.why),
-                    Severity::Error,
-                ));
-            }
-            if let Some(config) = &mut read.config {
-                config.apis = foreign.apis.clone();
-            }
         }
-        if let Some(config) = &read.config {
-            for finding in validate::check_with(config, &read.broken) {
-                let elsewhere = foreign
-                    .as_ref()
-                    .filter(|_| finding.path.starts_with(&KeyPath::root().key("apis")))
-                    .and_then(|f| (f.locate)(&finding.path));
-                match elsewhere {
-                    Some(place) => problems.push(Problem {
-                        file: place.file,
-                        line: place.line,
-                        column: place.column,
-                        key_path: finding.path.to_string(),
-                        message: one_line(&format!("{}{}", finding.message, place.note)),
-                        severity: finding.severity,
-                    }),
-                    None => {
-                        let position = locator.locate(&finding.path);
-                        problems.push(problem(
-                            &finding.path,
-                            position,
-                            &finding.message,
-                            finding.severity,
-                        ));
-                    }
-                }
-            }
+    };
+    let locator = Locator {
+        document: Some(document.as_table()),
+        lines: &lines,
+    };
+    let problem = |path: &KeyPath, position: (usize, usize), message: &str, severity| Problem {
+        file: file_name.to_owned(),
+        line: position.0,
+        column: position.1,
+        key_path: path.to_string(),
+        message: one_line(message),
+        severity,
+    };
+
+    let mut read = deserialize::deserialize(document.as_table());
+    let mut problems: Vec<Problem> = read
+        .problems
+        .iter()
+        .map(|p| {
+            let position = match &p.span {
+                Some(span) => lines.line_column(span.start),
+                None => locator.locate(&p.path),
+            };
+            problem(&p.path, position, &p.message, Severity::Error)
+        })
+        .collect();
+    if let Some(foreign) = &foreign {
+        if let Some((key, _)) = document.as_table().get_key_value("apis") {
+            let position = key
+                .span()
+                .map_or((1, 1), |span| lines.line_column(span.start));
+            problems.push(problem(
+                &KeyPath::root().key("apis"),
+                position,
+                &format!("an [apis] table cannot be used here: {}", foreign.why),
+                Severity::Error,
+            ));
         }
-        error::sort(&mut problems);
-        match read.config {
-            Some(config) if !problems.iter().any(Problem::is_error) => Ok(Checked {
-                config,
-                warnings: problems,
-            }),
-            _ => {
-                if !problems.iter().any(Problem::is_error) {
-                    // Unreachable in practice: a failed read records why. Never accept silently.
-                    problems.push(Problem::whole_file(
-                        file_name,
-                        format!("{file_name} could not be read as a configuration"),
+        if let Some(config) = &mut read.config {
+            config.apis = foreign.apis.clone();
+        }
+    }
+    if let Some(config) = &read.config {
+        for finding in validate::check_with(config, &read.broken) {
+            let elsewhere = foreign
+                .as_ref()
+                .filter(|_| finding.path.starts_with(&KeyPath::root().key("apis")))
+                .and_then(|f| (f.locate)(&finding.path));
+            match elsewhere {
+                Some(place) => problems.push(Problem {
+                    file: place.file,
+                    line: place.line,
+                    column: place.column,
+                    key_path: finding.path.to_string(),
+                    message: one_line(&format!("{}{}", finding.message, place.note)),
+                    severity: finding.severity,
+                }),
+                None => {
+                    let position = locator.locate(&finding.path);
+                    problems.push(problem(
+                        &finding.path,
+                        position,
+                        &finding.message,
+                        finding.severity,
                     ));
                 }
-                Err(ConfigError::new(problems))
             }
         }
     }
+    error::sort(&mut problems);
+    match read.config {
+        Some(config) if !problems.iter().any(Problem::is_error) => Ok(Checked {
+            config,
+            warnings: problems,
+        }),
+        _ => {
+            if !problems.iter().any(Problem::is_error) {
+                // Unreachable in practice: a failed read records why. Never accept silently.
+                problems.push(Problem::whole_file(
+                    file_name,
+                    format!("{file_name} could not be read as a configuration"),
+                ));
+            }
+            Err(ConfigError::new(problems))
+        }
+    }
+}
 
 /// An I/O error as the operating system words it, without Rust's "(os error 2)" suffix.
 fn io_reason(error: &std::io::Error) -> String {

@@ -15,9 +15,9 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use error::{ConfigError, Problem, Severity};
 pub(crate) use error::{sort as sort_problems, KeyPath, Segment as error_segment};
-pub(crate) use load::{check_toml, Elsewhere, ForeignApis};
+pub use error::{ConfigError, Problem, Severity};
 pub use load::Checked;
+pub(crate) use load::{check_toml, Elsewhere, ForeignApis};
 pub use model::*;
 pub use validate::Finding;

@@ -2,7 +2,7 @@
 //! template's APIs take the place of `[apis]`, and the whole is checked as one configuration,
 //! each problem reported in the file it is about.
 
-use super::{import, Imported, ImportOptions};
+use super::{import, ImportOptions, Imported};
 use crate::config::{error_segment as Segment, Checked, ConfigError, KeyPath};
 
 /// A template and settings that can be served.

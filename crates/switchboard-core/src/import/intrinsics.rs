@@ -96,7 +96,10 @@ impl Stack {
         let value = self.value(node, depth)?;
         match value.value {
             Value::List(items) => Ok(items),
-            _ => fail(node.at, format!("{what} must be a list, not {}", value.kind())),
+            _ => fail(
+                node.at,
+                format!("{what} must be a list, not {}", value.kind()),
+            ),
         }
     }
 
@@ -124,13 +127,20 @@ impl Stack {
                 let (resource, attribute) = match &arg.value {
                     Value::Str(s) => match s.split_once('.') {
                         Some((r, a)) => (r.to_owned(), a.to_owned()),
-                        None => return fail(at, format!("Fn::GetAtt `{s}` must be RESOURCE.ATTRIBUTE")),
+                        None => {
+                            return fail(at, format!("Fn::GetAtt `{s}` must be RESOURCE.ATTRIBUTE"))
+                        }
                     },
                     Value::List(items) if items.len() == 2 => (
                         self.text(&items[0], depth, "the resource of Fn::GetAtt")?,
                         self.text(&items[1], depth, "the attribute of Fn::GetAtt")?,
                     ),
-                    _ => return fail(at, "Fn::GetAtt takes [RESOURCE, ATTRIBUTE] or RESOURCE.ATTRIBUTE"),
+                    _ => {
+                        return fail(
+                            at,
+                            "Fn::GetAtt takes [RESOURCE, ATTRIBUTE] or RESOURCE.ATTRIBUTE",
+                        )
+                    }
                 };
                 string(self.attribute(&resource, &attribute, at)?)
             }
@@ -162,12 +172,18 @@ impl Stack {
                 let [index, items] = pair(arg, at, "Fn::Select takes [INDEX, [VALUES]]")?;
                 let index_text = self.text(index, depth, "the index of Fn::Select")?;
                 let Ok(index) = index_text.parse::<usize>() else {
-                    return fail(at, format!("Fn::Select index `{index_text}` is not a number"));
+                    return fail(
+                        at,
+                        format!("Fn::Select index `{index_text}` is not a number"),
+                    );
                 };
                 let items = self.list(items, depth, "the values of Fn::Select")?;
                 match items.into_iter().nth(index) {
                     Some(item) => Ok(Some(item)),
-                    None => fail(at, format!("Fn::Select index {index} is past the end of the list")),
+                    None => fail(
+                        at,
+                        format!("Fn::Select index {index} is past the end of the list"),
+                    ),
                 }
             }
             "Fn::Split" => {
@@ -177,30 +193,52 @@ impl Stack {
                 if delimiter.is_empty() {
                     return fail(at, "the delimiter of Fn::Split must not be empty");
                 }
-                let items = source.split(delimiter.as_str()).map(|s| Node::str(at, s)).collect();
+                let items = source
+                    .split(delimiter.as_str())
+                    .map(|s| Node::str(at, s))
+                    .collect();
                 Ok(Some(Node::new(at, Value::List(items))))
             }
             "Fn::If" => {
-                let Some([condition, then, otherwise]) = arg.as_list().and_then(|l| <&[Node; 3]>::try_from(l).ok()) else {
-                    return fail(at, "Fn::If takes [CONDITION, VALUE_IF_TRUE, VALUE_IF_FALSE]");
+                let Some([condition, then, otherwise]) =
+                    arg.as_list().and_then(|l| <&[Node; 3]>::try_from(l).ok())
+                else {
+                    return fail(
+                        at,
+                        "Fn::If takes [CONDITION, VALUE_IF_TRUE, VALUE_IF_FALSE]",
+                    );
                 };
                 let Some(condition) = condition.as_str() else {
-                    return fail(condition.at, "the first item of Fn::If is the name of a condition");
+                    return fail(
+                        condition.at,
+                        "the first item of Fn::If is the name of a condition",
+                    );
                 };
-                let chosen = if self.condition(condition, at)? { then } else { otherwise };
+                let chosen = if self.condition(condition, at)? {
+                    then
+                } else {
+                    otherwise
+                };
                 self.resolve_at(chosen, depth)
             }
             "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" => {
                 let node = Node::new(at, Value::Map(vec![call.clone()]));
-                Ok(Some(Node::new(at, Value::Bool(self.condition_value(&node, depth)?))))
+                Ok(Some(Node::new(
+                    at,
+                    Value::Bool(self.condition_value(&node, depth)?),
+                )))
             }
             "Fn::FindInMap" => {
                 let Some(items) = arg.as_list().filter(|l| l.len() == 3 || l.len() == 4) else {
-                    return fail(at, "Fn::FindInMap takes [MAP, TOP_LEVEL_KEY, SECOND_LEVEL_KEY]");
+                    return fail(
+                        at,
+                        "Fn::FindInMap takes [MAP, TOP_LEVEL_KEY, SECOND_LEVEL_KEY]",
+                    );
                 };
                 let map = self.text(&items[0], depth, "the map name of Fn::FindInMap")?;
                 let top = self.text(&items[1], depth, "the top-level key of Fn::FindInMap")?;
-                let second = self.text(&items[2], depth, "the second-level key of Fn::FindInMap")?;
+                let second =
+                    self.text(&items[2], depth, "the second-level key of Fn::FindInMap")?;
                 let found = self
                     .mappings
                     .as_ref()
@@ -222,8 +260,15 @@ impl Stack {
             }
             "Fn::GetAZs" => {
                 let region = self.text(arg, depth, "the region of Fn::GetAZs")?;
-                let region = if region.is_empty() { self.pseudo.region.clone() } else { region };
-                let zones = ["a", "b", "c"].iter().map(|z| Node::str(at, format!("{region}{z}"))).collect();
+                let region = if region.is_empty() {
+                    self.pseudo.region.clone()
+                } else {
+                    region
+                };
+                let zones = ["a", "b", "c"]
+                    .iter()
+                    .map(|z| Node::str(at, format!("{region}{z}")))
+                    .collect();
                 Ok(Some(Node::new(at, Value::List(zones))))
             }
             "Fn::ToJsonString" => {
@@ -280,7 +325,10 @@ impl Stack {
         if let Some(resource) = self.resource(name) {
             return Ok(Some(Node::str(at, self.physical_id(resource, at)?)));
         }
-        fail(at, format!("Ref {name}: there is no parameter or resource named {name}"))
+        fail(
+            at,
+            format!("Ref {name}: there is no parameter or resource named {name}"),
+        )
     }
 
     /// Whether `resource` exists in this stack (its `Condition` holds).
@@ -292,7 +340,11 @@ impl Stack {
     }
 
     /// What `Ref` of a resource returns here.
-    pub(crate) fn physical_id(&self, resource: &Resource, at: Position) -> Result<String, EvalError> {
+    pub(crate) fn physical_id(
+        &self,
+        resource: &Resource,
+        at: Position,
+    ) -> Result<String, EvalError> {
         if !self.exists(resource)? {
             return fail(
                 at,
@@ -343,19 +395,32 @@ impl Stack {
     }
 
     /// The resource's own name property, else its logical id.
-    fn name_property(&self, resource: &Resource, property: &str, at: Position) -> Result<String, EvalError> {
+    fn name_property(
+        &self,
+        resource: &Resource,
+        property: &str,
+        at: Position,
+    ) -> Result<String, EvalError> {
         Ok(self
             .optional_name(resource, property, at)?
             .unwrap_or_else(|| resource.id.clone()))
     }
 
-    fn optional_name(&self, resource: &Resource, property: &str, at: Position) -> Result<Option<String>, EvalError> {
+    fn optional_name(
+        &self,
+        resource: &Resource,
+        property: &str,
+        at: Position,
+    ) -> Result<Option<String>, EvalError> {
         let Some(entry) = resource.property(property) else {
             return Ok(None);
         };
         let key = format!("{}.{property}", resource.id);
         if !self.naming.borrow_mut().insert(key.clone()) {
-            return fail(at, format!("{property} of {} is defined through itself", resource.id));
+            return fail(
+                at,
+                format!("{property} of {} is defined through itself", resource.id),
+            );
         }
         let result = self.resolve(&entry.node);
         self.naming.borrow_mut().remove(&key);
@@ -363,7 +428,10 @@ impl Stack {
             None => Ok(None),
             Some(value) => match value.scalar_text() {
                 Some(name) => Ok(Some(name)),
-                None => fail(entry.at, format!("{property} must be a string, not {}", value.kind())),
+                None => fail(
+                    entry.at,
+                    format!("{property} must be a string, not {}", value.kind()),
+                ),
             },
         }
     }
@@ -371,12 +439,18 @@ impl Stack {
     /// `Fn::GetAtt RESOURCE.ATTRIBUTE`, for the attributes whose value is known without AWS.
     fn attribute(&self, id: &str, attribute: &str, at: Position) -> Result<String, EvalError> {
         let Some(resource) = self.resource(id) else {
-            return fail(at, format!("Fn::GetAtt {id}.{attribute}: there is no resource named {id}"));
+            return fail(
+                at,
+                format!("Fn::GetAtt {id}.{attribute}: there is no resource named {id}"),
+            );
         };
         let name = self.physical_id(resource, at)?;
         let p = &self.pseudo;
         let arn = |service: &str, rest: &str| {
-            format!("arn:{}:{service}:{}:{}:{rest}", p.partition, p.region, p.account_id)
+            format!(
+                "arn:{}:{service}:{}:{}:{rest}",
+                p.partition, p.region, p.account_id
+            )
         };
         let value = match (resource.kind.as_str(), attribute) {
             ("AWS::Lambda::Function" | "AWS::Serverless::Function", "Arn") => {
@@ -451,7 +525,10 @@ impl Stack {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
-                return fail(at, format!("Fn::Sub: `${{` without a closing `}}` in `{template}`"));
+                return fail(
+                    at,
+                    format!("Fn::Sub: `${{` without a closing `}}` in `{template}`"),
+                );
             };
             let name = &after[..end];
             if let Some(literal) = name.strip_prefix('!') {
@@ -498,13 +575,20 @@ impl Stack {
             };
         }
         let Some(definition) = self.conditions.get(name).cloned() else {
-            return fail(at, format!("there is no condition named {name} in Conditions"));
+            return fail(
+                at,
+                format!("there is no condition named {name} in Conditions"),
+            );
         };
-        self.condition_cache.borrow_mut().insert(name.to_owned(), None);
+        self.condition_cache
+            .borrow_mut()
+            .insert(name.to_owned(), None);
         let result = self.condition_value(&definition, 0);
         match &result {
             Ok(value) => {
-                self.condition_cache.borrow_mut().insert(name.to_owned(), Some(*value));
+                self.condition_cache
+                    .borrow_mut()
+                    .insert(name.to_owned(), Some(*value));
             }
             Err(_) => {
                 self.condition_cache.borrow_mut().remove(name);
@@ -522,7 +606,10 @@ impl Stack {
             if let Value::Bool(b) = node.value {
                 return Ok(b);
             }
-            return fail(node.at, "a condition must be Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition");
+            return fail(
+                node.at,
+                "a condition must be Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition",
+            );
         };
         let at = node.at;
         let operands = |what: &str| -> Result<&[Node], EvalError> {

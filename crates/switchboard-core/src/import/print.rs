@@ -8,9 +8,8 @@
 use super::{FunctionCode, Imported, Origin};
 use crate::config::{
     AccessLogSettings, ApiConfig, AuthorizerConfig, BinaryFrames, IntegrationConfig,
-    IntegrationResponseConfig, IntegrationTlsConfig, JwtConfiguration, ModelConfig,
-    RouteConfig, RouteRequestParameter, RouteResponseConfig, RouteSettings, StageConfig,
-    StageLimits,
+    IntegrationResponseConfig, IntegrationTlsConfig, JwtConfiguration, ModelConfig, RouteConfig,
+    RouteRequestParameter, RouteResponseConfig, RouteSettings, StageConfig, StageLimits,
 };
 use std::collections::BTreeMap;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
@@ -38,8 +37,12 @@ pub fn to_toml(imported: &Imported, header: &[String]) -> String {
         out.push_str(&body);
     }
     if !imported.functions.is_empty() {
-        out.push_str("\n# Functions the template declares. They are not part of this file: the gateway\n");
-        out.push_str("# invokes each through the Lambda Invoke API at [aws.endpoints] lambda, by the\n");
+        out.push_str(
+            "\n# Functions the template declares. They are not part of this file: the gateway\n",
+        );
+        out.push_str(
+            "# invokes each through the Lambda Invoke API at [aws.endpoints] lambda, by the\n",
+        );
         out.push_str("# name in its ARN.\n");
         for f in &imported.functions {
             let mut parts = vec![format!("name {}", f.name)];
@@ -60,7 +63,11 @@ pub fn to_toml(imported: &Imported, header: &[String]) -> String {
                 Some(FunctionCode::Image(image)) => parts.push(format!("image {image}")),
                 None => {}
             }
-            out.push_str(&comment_line(&format!("  {}: {}", f.logical_id, parts.join(", "))));
+            out.push_str(&comment_line(&format!(
+                "  {}: {}",
+                f.logical_id,
+                parts.join(", ")
+            )));
         }
     }
     out
@@ -80,7 +87,12 @@ fn table_at(origins: &[Origin], path: &[&str]) -> Table {
     let mut table = Table::new();
     let found = origins
         .iter()
-        .filter(|o| o.key_path.iter().map(String::as_str).eq(path.iter().copied()))
+        .filter(|o| {
+            o.key_path
+                .iter()
+                .map(String::as_str)
+                .eq(path.iter().copied())
+        })
         .map(|o| format!("# from {}\n", o.label.replace(['\n', '\r'], " ")))
         .collect::<String>();
     table.decor_mut().set_prefix(format!("\n{found}"));
@@ -165,18 +177,37 @@ fn api_table(origins: &[Origin], id: &str, api: &ApiConfig) -> Table {
     if let Some(protocol) = protocol_type {
         set(&mut table, "protocolType", wire(protocol));
     }
-    set(&mut table, "routeSelectionExpression", route_selection_expression.as_str());
-    set_opt(&mut table, "apiKeySelectionExpression", api_key_selection_expression);
+    set(
+        &mut table,
+        "routeSelectionExpression",
+        route_selection_expression.as_str(),
+    );
+    set_opt(
+        &mut table,
+        "apiKeySelectionExpression",
+        api_key_selection_expression,
+    );
     set_opt(&mut table, "description", description);
     set_map(&mut table, "tags", tags);
     set_opt(&mut table, "version", version);
-    set_true(&mut table, "disableExecuteApiEndpoint", *disable_execute_api_endpoint);
-    set_true(&mut table, "disableSchemaValidation", *disable_schema_validation);
+    set_true(
+        &mut table,
+        "disableExecuteApiEndpoint",
+        *disable_execute_api_endpoint,
+    );
+    set_true(
+        &mut table,
+        "disableSchemaValidation",
+        *disable_schema_validation,
+    );
     set_opt(&mut table, "ipAddressType", ip_address_type);
 
     let mut children = implicit();
     for (name, stage) in stages {
-        children.insert(name, Item::Table(stage_table(origins, &["apis", id, "stages", name], stage)));
+        children.insert(
+            name,
+            Item::Table(stage_table(origins, &["apis", id, "stages", name], stage)),
+        );
     }
     if !stages.is_empty() {
         table.insert("stages", Item::Table(children));
@@ -184,7 +215,10 @@ fn api_table(origins: &[Origin], id: &str, api: &ApiConfig) -> Table {
     let mut children = implicit();
     for (name, integration) in integrations {
         let path = ["apis", id, "integrations", name];
-        children.insert(name, Item::Table(integration_table(origins, &path, integration)));
+        children.insert(
+            name,
+            Item::Table(integration_table(origins, &path, integration)),
+        );
     }
     if !integrations.is_empty() {
         table.insert("integrations", Item::Table(children));
@@ -200,7 +234,10 @@ fn api_table(origins: &[Origin], id: &str, api: &ApiConfig) -> Table {
     let mut children = implicit();
     for (name, authorizer) in authorizers {
         let path = ["apis", id, "authorizers", name];
-        children.insert(name, Item::Table(authorizer_table(origins, &path, authorizer)));
+        children.insert(
+            name,
+            Item::Table(authorizer_table(origins, &path, authorizer)),
+        );
     }
     if !authorizers.is_empty() {
         table.insert("authorizers", Item::Table(children));
@@ -267,7 +304,11 @@ fn stage_table(origins: &[Origin], path: &[&str], stage: &StageConfig) -> Table 
     set_opt(&mut t, "stageName", stage_name);
     set_map(&mut t, "stageVariables", stage_variables);
     if *default_route_settings != RouteSettings::default() {
-        set(&mut t, "defaultRouteSettings", route_settings(default_route_settings));
+        set(
+            &mut t,
+            "defaultRouteSettings",
+            route_settings(default_route_settings),
+        );
     }
     if !per_route.is_empty() {
         let mut all = InlineTable::new();
@@ -299,10 +340,22 @@ fn stage_table(origins: &[Origin], path: &[&str], stage: &StageConfig) -> Table 
             binary_frames,
         } = limits;
         let mut l = InlineTable::new();
-        l.insert("idleTimeoutSeconds", Value::from(to_i64(*idle_timeout_seconds)));
-        l.insert("maxConnectionSeconds", Value::from(to_i64(*max_connection_seconds)));
-        l.insert("maxFrameBytes", Value::from(to_i64(*max_frame_bytes as u64)));
-        l.insert("maxMessageBytes", Value::from(to_i64(*max_message_bytes as u64)));
+        l.insert(
+            "idleTimeoutSeconds",
+            Value::from(to_i64(*idle_timeout_seconds)),
+        );
+        l.insert(
+            "maxConnectionSeconds",
+            Value::from(to_i64(*max_connection_seconds)),
+        );
+        l.insert(
+            "maxFrameBytes",
+            Value::from(to_i64(*max_frame_bytes as u64)),
+        );
+        l.insert(
+            "maxMessageBytes",
+            Value::from(to_i64(*max_message_bytes as u64)),
+        );
         let frames = match binary_frames {
             BinaryFrames::Reject => "reject",
             BinaryFrames::Accept => "accept",
@@ -352,7 +405,11 @@ fn integration_table(origins: &[Origin], path: &[&str], integration: &Integratio
     }
     set_map(&mut t, "requestParameters", request_parameters);
     set_map(&mut t, "requestTemplates", request_templates);
-    set_opt(&mut t, "templateSelectionExpression", template_selection_expression);
+    set_opt(
+        &mut t,
+        "templateSelectionExpression",
+        template_selection_expression,
+    );
     if let Some(v) = passthrough_behavior {
         set(&mut t, "passthroughBehavior", wire(v));
     }
@@ -407,7 +464,11 @@ fn integration_table(origins: &[Origin], path: &[&str], integration: &Integratio
             set_opt(&mut r, "integrationResponseKey", integration_response_key);
             set_map(&mut r, "responseParameters", response_parameters);
             set_map(&mut r, "responseTemplates", response_templates);
-            set_opt(&mut r, "templateSelectionExpression", template_selection_expression);
+            set_opt(
+                &mut r,
+                "templateSelectionExpression",
+                template_selection_expression,
+            );
             if let Some(v) = content_handling_strategy {
                 set(&mut r, "contentHandlingStrategy", wire(v));
             }
@@ -446,7 +507,11 @@ fn route_table(origins: &[Origin], path: &[&str], route: &RouteConfig) -> Table 
     let mut t = table_at(origins, path);
     set_opt(&mut t, "routeKey", route_key);
     set_opt(&mut t, "target", target);
-    set_opt(&mut t, "routeResponseSelectionExpression", route_response_selection_expression);
+    set_opt(
+        &mut t,
+        "routeResponseSelectionExpression",
+        route_response_selection_expression,
+    );
     if let Some(v) = authorization_type {
         set(&mut t, "authorizationType", wire(v));
     }
@@ -455,11 +520,19 @@ fn route_table(origins: &[Origin], path: &[&str], route: &RouteConfig) -> Table 
     if !request_parameters.is_empty() {
         set(&mut t, "requestParameters", parameters(request_parameters));
     }
-    set_opt(&mut t, "modelSelectionExpression", model_selection_expression);
+    set_opt(
+        &mut t,
+        "modelSelectionExpression",
+        model_selection_expression,
+    );
     set_map(&mut t, "requestModels", request_models);
     set_opt(&mut t, "operationName", operation_name);
     if !authorization_scopes.is_empty() {
-        set(&mut t, "authorizationScopes", string_array(authorization_scopes));
+        set(
+            &mut t,
+            "authorizationScopes",
+            string_array(authorization_scopes),
+        );
     }
     if !route_responses.is_empty() {
         let mut responses = implicit();
@@ -474,10 +547,18 @@ fn route_table(origins: &[Origin], path: &[&str], route: &RouteConfig) -> Table 
             full.extend(["routeResponses", key.as_str()]);
             let mut r = table_at(origins, &full);
             set_opt(&mut r, "routeResponseKey", route_response_key);
-            set_opt(&mut r, "modelSelectionExpression", model_selection_expression);
+            set_opt(
+                &mut r,
+                "modelSelectionExpression",
+                model_selection_expression,
+            );
             set_map(&mut r, "responseModels", response_models);
             if !response_parameters.is_empty() {
-                set(&mut r, "responseParameters", parameters(response_parameters));
+                set(
+                    &mut r,
+                    "responseParameters",
+                    parameters(response_parameters),
+                );
             }
             responses.insert(key, Item::Table(r));
         }
@@ -529,9 +610,21 @@ fn authorizer_table(origins: &[Origin], path: &[&str], authorizer: &AuthorizerCo
     if let Some(ttl) = authorizer_result_ttl_in_seconds {
         set(&mut t, "authorizerResultTtlInSeconds", to_i64(*ttl));
     }
-    set_opt(&mut t, "authorizerCredentialsArn", authorizer_credentials_arn);
-    set_opt(&mut t, "authorizerPayloadFormatVersion", authorizer_payload_format_version);
+    set_opt(
+        &mut t,
+        "authorizerCredentialsArn",
+        authorizer_credentials_arn,
+    );
+    set_opt(
+        &mut t,
+        "authorizerPayloadFormatVersion",
+        authorizer_payload_format_version,
+    );
     set_true(&mut t, "enableSimpleResponses", *enable_simple_responses);
-    set_opt(&mut t, "identityValidationExpression", identity_validation_expression);
+    set_opt(
+        &mut t,
+        "identityValidationExpression",
+        identity_validation_expression,
+    );
     t
 }

@@ -162,7 +162,10 @@ impl Stack {
                     file,
                     parameters.at,
                     "Parameters",
-                    format!("Parameters must be a mapping, not {}", parameters.node.kind()),
+                    format!(
+                        "Parameters must be a mapping, not {}",
+                        parameters.node.kind()
+                    ),
                     Severity::Error,
                 )),
             }
@@ -180,7 +183,10 @@ impl Stack {
                     file,
                     conditions.at,
                     "Conditions",
-                    format!("Conditions must be a mapping, not {}", conditions.node.kind()),
+                    format!(
+                        "Conditions must be a mapping, not {}",
+                        conditions.node.kind()
+                    ),
                     Severity::Error,
                 )),
             }
@@ -282,7 +288,11 @@ struct Refusal {
 
 /// A parameter's value: the override given on the command line, else its `Default`, checked
 /// against `AllowedValues` and `AllowedPattern` as CloudFormation would.
-fn parameter_value(name: &str, declaration: &Node, options: &ImportOptions) -> Result<Node, Refusal> {
+fn parameter_value(
+    name: &str,
+    declaration: &Node,
+    options: &ImportOptions,
+) -> Result<Node, Refusal> {
     let kind = declaration
         .get("Type")
         .and_then(Node::as_str)

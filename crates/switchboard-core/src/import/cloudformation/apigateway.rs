@@ -47,7 +47,11 @@ impl Converter<'_> {
             }
             None => {
                 if r.property("ProtocolType").is_none() {
-                    self.error(r, "ProtocolType", "AWS::ApiGatewayV2::Api needs ProtocolType");
+                    self.error(
+                        r,
+                        "ProtocolType",
+                        "AWS::ApiGatewayV2::Api needs ProtocolType",
+                    );
                 }
                 self.skipped_apis.insert(r.id.clone());
                 return;
@@ -120,7 +124,10 @@ impl Converter<'_> {
                 None => self.error(
                     r,
                     "RouteSettings",
-                    format!("RouteSettings must map route keys to settings, not {}", node.kind()),
+                    format!(
+                        "RouteSettings must map route keys to settings, not {}",
+                        node.kind()
+                    ),
                 ),
             }
         }
@@ -178,7 +185,11 @@ impl Converter<'_> {
     fn route_settings(&mut self, r: &Resource, property: &str, node: &Node) -> RouteSettings {
         let mut settings = RouteSettings::default();
         let Some(entries) = node.as_map() else {
-            self.error(r, property, format!("{property} must be a mapping, not {}", node.kind()));
+            self.error(
+                r,
+                property,
+                format!("{property} must be a mapping, not {}", node.kind()),
+            );
             return settings;
         };
         for entry in entries {
@@ -233,7 +244,11 @@ impl Converter<'_> {
         let Some(api) = self.api_of(r) else { return };
         let Some(integration_type) = self.enumeration(r, "IntegrationType") else {
             if r.property("IntegrationType").is_none() {
-                self.error(r, "IntegrationType", "AWS::ApiGatewayV2::Integration needs IntegrationType");
+                self.error(
+                    r,
+                    "IntegrationType",
+                    "AWS::ApiGatewayV2::Integration needs IntegrationType",
+                );
             }
             return;
         };
@@ -317,7 +332,14 @@ impl Converter<'_> {
         }
         target.integration_responses.insert(key.clone(), response);
         self.origin(
-            &["apis", &api, "integrations", &integration, "integrationResponses", &key],
+            &[
+                "apis",
+                &api,
+                "integrations",
+                &integration,
+                "integrationResponses",
+                &key,
+            ],
             r,
         );
     }
@@ -328,7 +350,11 @@ impl Converter<'_> {
             return;
         };
         if self.apis[&api].routes.contains_key(&key) {
-            self.error(r, "RouteKey", format!("API {api} has two routes keyed {key}"));
+            self.error(
+                r,
+                "RouteKey",
+                format!("API {api} has two routes keyed {key}"),
+            );
             return;
         }
         let request_parameters = self.parameter_constraints(r, "RequestParameters");
@@ -338,8 +364,7 @@ impl Converter<'_> {
             authorization_scopes: self.string_list(r, "AuthorizationScopes"),
             route_responses: BTreeMap::new(),
             target: self.string(r, "Target"),
-            route_response_selection_expression: self
-                .string(r, "RouteResponseSelectionExpression"),
+            route_response_selection_expression: self.string(r, "RouteResponseSelectionExpression"),
             authorization_type: self.enumeration(r, "AuthorizationType"),
             authorizer_id: self.string(r, "AuthorizerId"),
             api_key_required: self.boolean(r, "ApiKeyRequired").unwrap_or(false),
@@ -397,7 +422,10 @@ impl Converter<'_> {
             return;
         }
         route.route_responses.insert(key.clone(), response);
-        self.origin(&["apis", &api, "routes", &route_key, "routeResponses", &key], r);
+        self.origin(
+            &["apis", &api, "routes", &route_key, "routeResponses", &key],
+            r,
+        );
     }
 
     /// `RequestParameters` of a route, `ResponseParameters` of a route response:
@@ -412,7 +440,11 @@ impl Converter<'_> {
             return out;
         };
         let Some(entries) = node.as_map() else {
-            self.error(r, name, format!("{name} must be a mapping, not {}", node.kind()));
+            self.error(
+                r,
+                name,
+                format!("{name} must be a mapping, not {}", node.kind()),
+            );
             return out;
         };
         for entry in entries {
@@ -468,7 +500,11 @@ impl Converter<'_> {
             );
         }
         if r.property("JwtConfiguration").is_some() {
-            self.warn(r, "JwtConfiguration", "JwtConfiguration applies to JWT authorizers; ignored");
+            self.warn(
+                r,
+                "JwtConfiguration",
+                "JwtConfiguration applies to JWT authorizers; ignored",
+            );
         }
         let authorizer = AuthorizerConfig {
             authorizer_type,

@@ -66,7 +66,11 @@ impl Converter<'_> {
             "arn:{}:lambda:{}:{}:function:{name}",
             self.stack.pseudo.partition, self.stack.pseudo.region, self.stack.pseudo.account_id
         );
-        let code = if sam { self.sam_code(r) } else { self.lambda_code(r) };
+        let code = if sam {
+            self.sam_code(r)
+        } else {
+            self.lambda_code(r)
+        };
         let environment = self.environment(r, sam);
         let runtime = self.function_string(r, sam, "Runtime");
         let handler = self.function_string(r, sam, "Handler");
@@ -123,7 +127,11 @@ impl Converter<'_> {
         match value.scalar_text() {
             Some(text) => Some(text),
             None => {
-                self.error(r, name, format!("{name} must be a string, not {}", value.kind()));
+                self.error(
+                    r,
+                    name,
+                    format!("{name} must be a string, not {}", value.kind()),
+                );
                 None
             }
         }
@@ -246,7 +254,9 @@ impl Converter<'_> {
         ) {
             (Some(bucket), Some(key)) => Some(FunctionCode::S3 { bucket, key }),
             // `sam build` and `aws cloudformation package` accept a local path here too.
-            _ => code.scalar_text().map(|location| self.code_location(&location)),
+            _ => code
+                .scalar_text()
+                .map(|location| self.code_location(&location)),
         }
     }
 

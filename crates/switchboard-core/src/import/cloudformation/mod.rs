@@ -71,10 +71,7 @@ pub(crate) fn convert(
         skipped_apis: BTreeSet::new(),
         routes: BTreeMap::new(),
         used: BTreeSet::new(),
-        globals: root
-            .get("Globals")
-            .and_then(|g| g.get("Function"))
-            .cloned(),
+        globals: root.get("Globals").and_then(|g| g.get("Function")).cloned(),
     };
     converter.sections(root);
     converter.resources();
@@ -134,7 +131,12 @@ impl Converter<'_> {
                 Value::Str(s) => vec![(transform.node.at, s.clone())],
                 Value::List(items) => items
                     .iter()
-                    .map(|i| (i.at, i.scalar_text().unwrap_or_else(|| "(a macro call)".into())))
+                    .map(|i| {
+                        (
+                            i.at,
+                            i.scalar_text().unwrap_or_else(|| "(a macro call)".into()),
+                        )
+                    })
                     .collect(),
                 _ => vec![(transform.node.at, "(a macro call)".to_owned())],
             };
@@ -276,7 +278,10 @@ impl Converter<'_> {
             self.property_problem(
                 r,
                 &key,
-                format!("{} has no property {key} that Switchboard knows; ignored", r.kind),
+                format!(
+                    "{} has no property {key} that Switchboard knows; ignored",
+                    r.kind
+                ),
                 Severity::Warning,
             );
         }
@@ -306,7 +311,11 @@ impl Converter<'_> {
         match value.scalar_text() {
             Some(text) => Some(text),
             None => {
-                self.error(r, name, format!("{name} must be a string, not {}", value.kind()));
+                self.error(
+                    r,
+                    name,
+                    format!("{name} must be a string, not {}", value.kind()),
+                );
                 None
             }
         }
@@ -325,7 +334,11 @@ impl Converter<'_> {
         match node_bool(&value) {
             Some(b) => Some(b),
             None => {
-                self.error(r, name, format!("{name} must be true or false, not {}", value.kind()));
+                self.error(
+                    r,
+                    name,
+                    format!("{name} must be true or false, not {}", value.kind()),
+                );
                 None
             }
         }
@@ -370,7 +383,11 @@ impl Converter<'_> {
             // A single string where a list is expected: CloudFormation accepts it for some.
             _ if value.scalar_text().is_some() => vec![value.clone()],
             _ => {
-                self.error(r, name, format!("{name} must be a list, not {}", value.kind()));
+                self.error(
+                    r,
+                    name,
+                    format!("{name} must be a list, not {}", value.kind()),
+                );
                 return Vec::new();
             }
         };
@@ -379,7 +396,11 @@ impl Converter<'_> {
             match item.scalar_text() {
                 Some(text) => out.push(text),
                 None => {
-                    self.error(r, name, format!("{name} must list strings, not {}", item.kind()));
+                    self.error(
+                        r,
+                        name,
+                        format!("{name} must list strings, not {}", item.kind()),
+                    );
                     return Vec::new();
                 }
             }

@@ -86,7 +86,9 @@ impl Converter<'_> {
                 "{kind} is a REST or HTTP API, which is not served (Switchboard serves WebSocket \
                  APIs); skipped"
             ),
-            "AWS::ApiGateway::ApiKey" | "AWS::ApiGateway::UsagePlan" | "AWS::ApiGateway::UsagePlanKey" => {
+            "AWS::ApiGateway::ApiKey"
+            | "AWS::ApiGateway::UsagePlan"
+            | "AWS::ApiGateway::UsagePlanKey" => {
                 "API keys and usage plans are not converted: declare the keys a route with \
                  ApiKeyRequired accepts in [apiKeys] of the --config file; skipped"
                     .to_owned()

@@ -146,9 +146,7 @@ impl Compiler {
 
     fn service(&mut self, doc: &Node) {
         let service = match doc.get("service") {
-            Some(node) if node.as_map().is_some() => {
-                self.text(node.entry("name"), "service.name")
-            }
+            Some(node) if node.as_map().is_some() => self.text(node.entry("name"), "service.name"),
             _ => self.text(doc.entry("service"), "service"),
         }
         .unwrap_or_else(|| "service".to_owned());
@@ -255,7 +253,10 @@ impl Compiler {
             setting("memorySize").unwrap_or(Node::new(at, Value::Int(DEFAULT_MEMORY_MB))),
         ));
         if let Some(architecture) = setting("architecture") {
-            properties.push(("Architectures", Node::new(at, Value::List(vec![architecture]))));
+            properties.push((
+                "Architectures",
+                Node::new(at, Value::List(vec![architecture])),
+            ));
         }
         if let Some(layers) = setting("layers") {
             properties.push(("Layers", layers));
@@ -270,7 +271,10 @@ impl Compiler {
         if !variables.is_empty() {
             properties.push((
                 "Environment",
-                Node::map(at, vec![("Variables", Node::new(at, Value::Map(variables)))]),
+                Node::map(
+                    at,
+                    vec![("Variables", Node::new(at, Value::Map(variables)))],
+                ),
             ));
         }
         self.add(
@@ -310,14 +314,20 @@ impl Compiler {
                 );
                 continue;
             }
-            if let Some(event) = self.websocket_event(key, &format!("{event_path}.websocket"), entry)
+            if let Some(event) =
+                self.websocket_event(key, &format!("{event_path}.websocket"), entry)
             {
                 events.push(event);
             }
         }
     }
 
-    fn websocket_event(&mut self, function: &str, path: &str, entry: &Entry) -> Option<WebsocketEvent> {
+    fn websocket_event(
+        &mut self,
+        function: &str,
+        path: &str,
+        entry: &Entry,
+    ) -> Option<WebsocketEvent> {
         let at = entry.at;
         let node = &entry.node;
         let mut event = WebsocketEvent {
@@ -333,11 +343,16 @@ impl Compiler {
             return Some(event);
         }
         for field in node.as_map().unwrap_or_default() {
-            if !["route", "routeResponseSelectionExpression", "authorizer"].contains(&field.key.as_str()) {
+            if !["route", "routeResponseSelectionExpression", "authorizer"]
+                .contains(&field.key.as_str())
+            {
                 self.report(
                     field.at,
                     &format!("{path}.{}", field.key),
-                    format!("{} is not a websocket event setting Switchboard knows; ignored", field.key),
+                    format!(
+                        "{} is not a websocket event setting Switchboard knows; ignored",
+                        field.key
+                    ),
                     Severity::Warning,
                 );
             }
@@ -345,7 +360,12 @@ impl Compiler {
         event.route = match node.entry("route") {
             Some(route) => self.text(Some(route), &format!("{path}.route"))?,
             None => {
-                self.report(at, path, "a websocket event needs a route".to_owned(), Severity::Error);
+                self.report(
+                    at,
+                    path,
+                    "a websocket event needs a route".to_owned(),
+                    Severity::Error,
+                );
                 return None;
             }
         };
@@ -376,7 +396,11 @@ impl Compiler {
     fn authorizer(&mut self, entry: &Entry, path: &str) -> Option<Authorizer> {
         let target = |reference: String| {
             if reference.starts_with("arn:") {
-                let name = reference.rsplit(':').next().unwrap_or("authorizer").to_owned();
+                let name = reference
+                    .rsplit(':')
+                    .next()
+                    .unwrap_or("authorizer")
+                    .to_owned();
                 (AuthorizerTarget::Arn(reference), name)
             } else {
                 (AuthorizerTarget::Function(reference.clone()), reference)
@@ -457,7 +481,10 @@ impl Compiler {
             "AWS::ApiGatewayV2::Stage",
             Node::map(
                 at,
-                vec![("ApiId", api_ref()), ("StageName", Node::str(at, self.stage.clone()))],
+                vec![
+                    ("ApiId", api_ref()),
+                    ("StageName", Node::str(at, self.stage.clone())),
+                ],
             ),
         );
         let mut integrations: BTreeMap<String, String> = BTreeMap::new();
@@ -478,7 +505,10 @@ impl Compiler {
                         vec![
                             ("ApiId", api_ref()),
                             ("IntegrationType", Node::str(at, "AWS_PROXY")),
-                            ("IntegrationUri", invocation_uri(at, function_arn(at, &function))),
+                            (
+                                "IntegrationUri",
+                                invocation_uri(at, function_arn(at, &function)),
+                            ),
                         ],
                     ),
                 );
@@ -513,7 +543,10 @@ impl Compiler {
                                         at,
                                         Value::List(vec![
                                             Node::str(at, "integrations"),
-                                            Node::map(at, vec![("Ref", Node::str(at, integration.clone()))]),
+                                            Node::map(
+                                                at,
+                                                vec![("Ref", Node::str(at, integration.clone()))],
+                                            ),
                                         ]),
                                     ),
                                 ]),
@@ -523,7 +556,10 @@ impl Compiler {
                 ),
             ];
             if let Some(expression) = &event.route_response_selection_expression {
-                route.push(("RouteResponseSelectionExpression", Node::str(at, expression.clone())));
+                route.push((
+                    "RouteResponseSelectionExpression",
+                    Node::str(at, expression.clone()),
+                ));
             }
             if let Some(authorizer) = &event.authorizer {
                 let id = format!("{}WebsocketsAuthorizer", normalize(&authorizer.name));
@@ -555,9 +591,18 @@ impl Compiler {
                     authorizers.insert(id.clone(), event.path.clone());
                 }
                 route[2] = ("AuthorizationType", Node::str(at, "CUSTOM"));
-                route.push(("AuthorizerId", Node::map(at, vec![("Ref", Node::str(at, id))])));
+                route.push((
+                    "AuthorizerId",
+                    Node::map(at, vec![("Ref", Node::str(at, id))]),
+                ));
             }
-            self.add(&route_id, &event.path, at, "AWS::ApiGatewayV2::Route", Node::map(at, route));
+            self.add(
+                &route_id,
+                &event.path,
+                at,
+                "AWS::ApiGatewayV2::Route",
+                Node::map(at, route),
+            );
             if event.route_response_selection_expression.is_some() {
                 self.add(
                     &format!("{}WebsocketsRouteResponse", normalize(&event.route)),
@@ -568,7 +613,10 @@ impl Compiler {
                         at,
                         vec![
                             ("ApiId", api_ref()),
-                            ("RouteId", Node::map(at, vec![("Ref", Node::str(at, route_id.clone()))])),
+                            (
+                                "RouteId",
+                                Node::map(at, vec![("Ref", Node::str(at, route_id.clone()))]),
+                            ),
                             ("RouteResponseKey", Node::str(at, "$default")),
                         ],
                     ),
@@ -577,7 +625,12 @@ impl Compiler {
         }
     }
 
-    fn authorizer_uri(&mut self, at: Position, authorizer: &Authorizer, event: &WebsocketEvent) -> Option<Node> {
+    fn authorizer_uri(
+        &mut self,
+        at: Position,
+        authorizer: &Authorizer,
+        event: &WebsocketEvent,
+    ) -> Option<Node> {
         match &authorizer.target {
             AuthorizerTarget::Arn(arn) => Some(invocation_uri(at, Node::str(at, arn.clone()))),
             AuthorizerTarget::Function(name) => {
@@ -617,7 +670,10 @@ impl Compiler {
                         None => self.report(
                             entry.at,
                             &format!("resources.extensions.{}", entry.key),
-                            format!("extensions.{} extends no resource of the service", entry.key),
+                            format!(
+                                "extensions.{} extends no resource of the service",
+                                entry.key
+                            ),
                             Severity::Error,
                         ),
                     }
@@ -650,7 +706,10 @@ fn function_arn(at: Position, logical: &str) -> Node {
         at,
         vec![(
             "Fn::GetAtt",
-            Node::new(at, Value::List(vec![Node::str(at, logical), Node::str(at, "Arn")])),
+            Node::new(
+                at,
+                Value::List(vec![Node::str(at, logical), Node::str(at, "Arn")]),
+            ),
         )],
     )
 }

@@ -15,8 +15,23 @@ use std::cell::RefCell;
 /// Sources whose variables are resolved, or recognised (and refused) as Serverless variables.
 /// Anything else inside `${…}` (e.g. `${AWS::Region}` of an `Fn::Sub`) is left as written.
 const SOURCES: &[&str] = &[
-    "self:", "opt:", "sls:", "env:", "aws:", "file(", "ssm:", "cf:", "cf(", "s3:", "param:",
-    "git:", "strToBool(", "sls(", "terraform:", "vault:", "doppler:",
+    "self:",
+    "opt:",
+    "sls:",
+    "env:",
+    "aws:",
+    "file(",
+    "ssm:",
+    "cf:",
+    "cf(",
+    "s3:",
+    "param:",
+    "git:",
+    "strToBool(",
+    "sls(",
+    "terraform:",
+    "vault:",
+    "doppler:",
 ];
 
 /// Most `${…}` expansions in one string, and deepest `self:` chain.
