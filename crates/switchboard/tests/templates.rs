@@ -429,3 +429,84 @@ fn warnings_name_the_resource_and_property_and_errors_refuse_the_template() {
     assert_eq!(output.status.code(), Some(1), "serve refuses it too");
     assert!(text(&output.stderr).contains("Fn::ImportValue"));
 }
+
+const ANSWERING: &str = r#"Resources:
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Api, StageName: dev}
+  Answer:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: MOCK
+      RequestTemplates: {$default: '{"statusCode": 200}'}
+  AnswerResponse:
+    Type: AWS::ApiGatewayV2::IntegrationResponse
+    Properties:
+      ApiId: !Ref Api
+      IntegrationId: !Ref Answer
+      IntegrationResponseKey: $default
+      ResponseTemplates: {$default: VERSION}
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: $default
+      RouteResponseSelectionExpression: $default
+      Target: !Join [/, [integrations, !Ref Answer]]
+"#;
+
+#[tokio::test]
+async fn sighup_reads_the_template_again_and_a_broken_one_changes_nothing() {
+    let dir = temp_dir("reload");
+    let template = dir.join("template.yaml");
+    std::fs::write(&template, ANSWERING.replace("VERSION", "one")).expect("write");
+    let served = Served::start(&[
+        "--template",
+        template.to_str().expect("path"),
+        "--listen",
+        "127.0.0.1:0",
+        "--management-listen",
+        "127.0.0.1:0",
+    ]);
+    let mut ws = WsClient::connect(&served.urls[0]).await.expect("connects");
+    ws.send_text("x").await;
+    assert_eq!(ws.recv_text().await, "one");
+
+    std::fs::write(&template, ANSWERING.replace("VERSION", "two")).expect("write");
+    let hup = |child: &Child| {
+        let status = Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    };
+    hup(&served.child);
+    let mut answers = 0;
+    loop {
+        ws.send_text("x").await;
+        let answer = ws.recv_text().await;
+        if answer == "two" {
+            break;
+        }
+        assert_eq!(answer, "one");
+        answers += 1;
+        assert!(answers < 10_000, "the reload never took effect");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    std::fs::write(
+        &template,
+        ANSWERING.replace("!Ref Answer", "!ImportValue elsewhere"),
+    )
+    .expect("write");
+    hup(&served.child);
+    let mut again = WsClient::connect(&served.urls[0])
+        .await
+        .expect("still serving");
+    again.send_text("x").await;
+    assert_eq!(again.recv_text().await, "two");
+}
