@@ -12,6 +12,7 @@ pub mod context;
 pub mod event;
 pub mod frames;
 pub mod ids;
+pub mod import;
 pub mod mapping;
 pub mod parameters;
 pub mod policy;

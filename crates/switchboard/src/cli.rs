@@ -44,9 +44,15 @@ pub enum Command {
     ///
     /// SIGTERM/SIGINT drain and exit; SIGHUP reloads the file.
     Serve {
-        /// Configuration file.
+        /// Configuration file. With --template it holds only the settings a template cannot
+        /// express ([server], [management], [aws], [iam], [apiKeys]), and ./switchboard.toml is
+        /// not read unless named here.
         #[arg(long, short, env = "SWITCHBOARD_CONFIG")]
         config: Option<PathBuf>,
+        /// Serve the WebSocket APIs of a SAM / CloudFormation template (YAML or JSON) or a
+        /// Serverless Framework serverless.yml (docs/templates.md).
+        #[command(flatten)]
+        template: TemplateArgs,
         /// Override `[server] listen`: HOST:PORT, e.g. localhost:9080, or 127.0.0.1:0 for any
         /// free port.
         #[arg(long, env = "SWITCHBOARD_LISTEN")]
@@ -59,12 +65,48 @@ pub enum Command {
     /// file:line:column and key path. Exits 0 when the file can be served (warnings are
     /// printed), 1 otherwise.
     Validate {
-        /// Configuration file (default: ./switchboard.toml, as for serve).
+        /// Configuration file (default: ./switchboard.toml, as for serve; with --template, the
+        /// settings file, read only when named).
         file: Option<PathBuf>,
         /// Configuration file, as for serve; FILE wins when both are given.
         #[arg(long, short, env = "SWITCHBOARD_CONFIG")]
         config: Option<PathBuf>,
+        /// Check a template, as serve --template would serve it.
+        #[command(flatten)]
+        template: TemplateArgs,
     },
+    /// Print the switchboard.toml equivalent to a SAM / CloudFormation template or a
+    /// Serverless Framework service on standard output, each table preceded by a comment naming
+    /// the resource it comes from. Warnings go to standard error; exits 1 when the template
+    /// cannot be served as written.
+    Import {
+        /// The template: template.yaml, template.json, serverless.yml.
+        file: PathBuf,
+        /// A settings file whose [aws] region and accountId become AWS::Region and
+        /// AWS::AccountId (default us-east-1 and 123456789012).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Template parameter values (and Serverless ${opt:NAME} options): NAME=VALUE ...
+        #[arg(long, num_args = 1.., value_name = "NAME=VALUE")]
+        parameter_overrides: Vec<String>,
+        /// AWS::StackName.
+        #[arg(long, default_value = switchboard_core::import::DEFAULT_STACK_NAME)]
+        stack_name: String,
+    },
+}
+
+/// `--template` and what a template is deployed with.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TemplateArgs {
+    /// A SAM / CloudFormation template or a Serverless Framework service to serve.
+    #[arg(long, env = "SWITCHBOARD_TEMPLATE")]
+    pub template: Option<PathBuf>,
+    /// Template parameter values (and Serverless ${opt:NAME} options): NAME=VALUE ...
+    #[arg(long, num_args = 1.., value_name = "NAME=VALUE", requires = "template")]
+    pub parameter_overrides: Vec<String>,
+    /// AWS::StackName of the template.
+    #[arg(long, requires = "template", default_value = switchboard_core::import::DEFAULT_STACK_NAME)]
+    pub stack_name: String,
 }
 
 /// Log line formats.

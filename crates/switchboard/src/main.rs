@@ -1,7 +1,9 @@
-//! The `switchboard` command: serve WebSocket APIs from a TOML file, or check one.
+//! The `switchboard` command: serve WebSocket APIs from a TOML file or a template, check one,
+//! or convert a template to TOML.
 #![forbid(unsafe_code)]
 
 mod cli;
+mod import;
 mod node;
 mod serve;
 
@@ -12,9 +14,20 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging(&cli.log_format, &cli.log_level);
     match cli.command {
-        cli::Command::Validate { file, config } => serve::validate(file.or(config)),
+        cli::Command::Validate {
+            file,
+            config,
+            template,
+        } => serve::validate(file.or(config), &template),
+        cli::Command::Import {
+            file,
+            config,
+            parameter_overrides,
+            stack_name,
+        } => import::run(&file, config.as_deref(), &parameter_overrides, &stack_name),
         cli::Command::Serve {
             config,
+            template,
             listen,
             management_listen,
         } => {
@@ -28,7 +41,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            runtime.block_on(serve::serve(config, listen, management_listen))
+            runtime.block_on(serve::serve(config, template, listen, management_listen))
         }
     }
 }

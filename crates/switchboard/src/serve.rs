@@ -1,10 +1,14 @@
-//! `serve` and `validate`: loading the file, running the gateway, and the signals.
+//! `serve` and `validate`: loading the file (or the template and its settings file), running
+//! the gateway, and the signals.
 
+use crate::cli::TemplateArgs;
+use crate::import::TemplateSource;
 use crate::node::{Node, NodeError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use switchboard_core::config::{Checked, Config, ManagementAuth, Problem};
+use switchboard_core::import::LambdaFunction;
 use switchboard_gateway::runtime::Runtime;
 use switchboard_gateway::server::StartError;
 
@@ -23,6 +27,8 @@ enum Source {
     Implicit(PathBuf),
     /// No file: the built-in demo.
     Demo,
+    /// A template (`--template`), with its settings file if one was named.
+    Template(TemplateSource),
 }
 
 impl Source {
@@ -37,45 +43,105 @@ impl Source {
         }
     }
 
+    /// A template when one is given, else [`Source::pick`].
+    fn with_template(named: Option<PathBuf>, template: &TemplateArgs) -> Result<Self, String> {
+        match &template.template {
+            Some(path) => Ok(Source::Template(TemplateSource::new(
+                path.clone(),
+                named,
+                template,
+            )?)),
+            None => Ok(Source::pick(named)),
+        }
+    }
+
+    /// The configuration file, if there is one.
     fn path(&self) -> Option<&Path> {
         match self {
             Source::Named(path) | Source::Implicit(path) => Some(path),
             Source::Demo => None,
+            Source::Template(template) => template.settings.as_deref(),
         }
     }
 
     fn name(&self) -> String {
-        self.path()
-            .map_or_else(|| DEMO_NAME.to_owned(), |p| p.display().to_string())
+        match self {
+            Source::Template(template) => template.path.display().to_string(),
+            _ => self
+                .path()
+                .map_or_else(|| DEMO_NAME.to_owned(), |p| p.display().to_string()),
+        }
     }
 
     /// Reads and checks the configuration: the linter (every problem of the file), then what
     /// this build of the gateway can serve. `validate` and `serve` both refuse exactly what this
     /// refuses; the lines returned say why.
-    fn check(&self) -> Result<Checked, Vec<String>> {
-        let checked = match self.path() {
-            Some(path) => Config::check_file(path),
-            None => Config::check_toml_str(DEMO_CONFIG, DEMO_NAME),
-        }
-        .map_err(|e| {
+    fn check(&self) -> Result<Loaded, Vec<String>> {
+        let lines = |e: switchboard_core::config::ConfigError| {
             e.problems
                 .iter()
                 .map(Problem::to_string)
                 .collect::<Vec<_>>()
-        })?;
+        };
+        let (checked, functions) = match self {
+            Source::Template(template) => {
+                let loaded = template.check()?;
+                (loaded.checked, loaded.imported.functions)
+            }
+            _ => {
+                let checked = match self.path() {
+                    Some(path) => Config::check_file(path),
+                    None => Config::check_toml_str(DEMO_CONFIG, DEMO_NAME),
+                }
+                .map_err(lines)?;
+                (checked, Vec::new())
+            }
+        };
         // Compiling templates, schemas and URIs is what `serve` does first; nothing is bound.
         Runtime::build(checked.config.clone(), None)
             .map_err(|e| vec![format!("{}: {e}", self.name())])?;
-        Ok(checked)
+        Ok(Loaded { checked, functions })
     }
 }
 
-/// `switchboard validate [FILE]`: every problem on stderr; exit 1 when the file cannot serve.
-pub fn validate(path: Option<PathBuf>) -> ExitCode {
-    // Unlike serve, there is no demo to fall back to: a missing default file is reported.
-    let source = Source::Named(path.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)));
+/// A configuration that can be served: the checked configuration and, from a template, the
+/// Lambda functions it declares.
+struct Loaded {
+    checked: Checked,
+    functions: Vec<LambdaFunction>,
+}
+
+/// What the gateway is started with.
+///
+/// The local Lambda runtime hooks in here: `functions` are the Lambda functions the template
+/// declares (empty for a TOML configuration), with their runtime, handler, code location,
+/// environment, timeout and memory. The gateway invokes every Lambda integration and authorizer
+/// through the Lambda Invoke API at `config.aws.endpoints["lambda"]`, naming the function by the
+/// `function:NAME` of its ARN, which is [`LambdaFunction::name`]; a local runtime serves that API
+/// for these functions and points the endpoint at itself before the gateway starts.
+pub struct ServePlan {
+    /// The configuration to serve (the template's APIs merged in).
+    pub config: Config,
+    /// The functions the template declares.
+    pub functions: Vec<LambdaFunction>,
+}
+
+/// `switchboard validate [FILE] [--template T]`: every problem on stderr; exit 1 when the file
+/// (or the template with its settings file) cannot serve.
+pub fn validate(path: Option<PathBuf>, template: &TemplateArgs) -> ExitCode {
+    let source = match &template.template {
+        Some(_) => match Source::with_template(path, template) {
+            Ok(source) => source,
+            Err(line) => {
+                eprintln!("{line}");
+                return ExitCode::FAILURE;
+            }
+        },
+        // Unlike serve, there is no demo to fall back to: a missing default file is reported.
+        None => Source::Named(path.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))),
+    };
     match source.check() {
-        Ok(checked) => {
+        Ok(Loaded { checked, .. }) => {
             for warning in &checked.warnings {
                 eprintln!("{warning}");
             }
@@ -98,12 +164,19 @@ pub fn validate(path: Option<PathBuf>) -> ExitCode {
 /// `switchboard serve`.
 pub async fn serve(
     config_path: Option<PathBuf>,
+    template: TemplateArgs,
     listen: Option<String>,
     management_listen: Option<String>,
 ) -> ExitCode {
-    let source = Source::pick(config_path);
-    let checked = match source.check() {
-        Ok(checked) => checked,
+    let source = match Source::with_template(config_path, &template) {
+        Ok(source) => source,
+        Err(line) => {
+            eprintln!("{line}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Loaded { checked, functions } = match source.check() {
+        Ok(loaded) => loaded,
         Err(lines) => {
             for line in lines {
                 eprintln!("{line}");
@@ -115,7 +188,12 @@ pub async fn serve(
     for warning in &checked.warnings {
         tracing::warn!("{warning}");
     }
-    let mut config = checked.config;
+    let mut plan = ServePlan {
+        config: checked.config,
+        functions,
+    };
+    announce_functions(&plan);
+    let config = &mut plan.config;
     if let Some(listen) = listen {
         config.server.listen = listen;
     }
@@ -126,7 +204,8 @@ pub async fn serve(
     let open_management = config.management.auth == ManagementAuth::None;
     // Installed before anything is printed: a signal sent as soon as the URL appears is ours.
     let signals = Signals::install();
-    let apis: Vec<(String, Vec<String>, usize)> = config
+    let apis: Vec<(String, Vec<String>, usize)> = plan
+        .config
         .apis
         .iter()
         .map(|(id, api)| {
@@ -137,7 +216,9 @@ pub async fn serve(
             )
         })
         .collect();
-    let node = match Node::start(config).await {
+    // `plan.functions` are for the local Lambda runtime; until it runs them, the functions are
+    // reached through the Invoke API endpoint of the configuration, as any Lambda integration.
+    let node = match Node::start(plan.config).await {
         Ok(node) => node,
         Err(NodeError::Gateway(StartError::Build(e))) => {
             eprintln!("{}: {e}", source.name());
@@ -182,7 +263,7 @@ pub async fn serve(
         println!("then send: hello   or   {{\"action\":\"whoami\"}}");
     }
     let claimed = tokio::select! {
-        _ = wait_for_signals(signals, gateway, source.path()) => false,
+        _ = wait_for_signals(signals, gateway, &source) => false,
         _ = node.claimed() => true,
     };
     tracing::info!("shutting down: closing connections with 1001");
@@ -225,6 +306,38 @@ fn announce_source(source: &Source) {
         Source::Demo => tracing::info!(
             "no --config and no ./{DEFAULT_CONFIG}: serving the built-in demo API"
         ),
+        Source::Template(template) => match &template.settings {
+            Some(settings) => tracing::info!(
+                "APIs loaded from the template {}, settings from {}",
+                absolute(&template.path),
+                absolute(settings)
+            ),
+            None => tracing::info!(
+                "APIs loaded from the template {} (no --config: default settings)",
+                absolute(&template.path)
+            ),
+        },
+    }
+}
+
+/// Logs the functions a template declares and where they are invoked.
+fn announce_functions(plan: &ServePlan) {
+    if plan.functions.is_empty() {
+        return;
+    }
+    let endpoint = plan
+        .config
+        .aws
+        .endpoints
+        .get("lambda")
+        .cloned()
+        .unwrap_or_else(|| format!("the AWS Lambda endpoint of {}", plan.config.aws.region));
+    for function in &plan.functions {
+        tracing::info!(
+            "function {} ({}): invoked through the Lambda Invoke API at {endpoint}",
+            function.name,
+            function.logical_id
+        );
     }
 }
 
@@ -257,7 +370,7 @@ impl Signals {
 async fn wait_for_signals(
     signals: Signals,
     gateway: &switchboard_gateway::GatewayHandle,
-    path: Option<&Path>,
+    source: &Source,
 ) {
     let Some((mut term, mut int, mut hup)) = signals.0 else {
         tracing::error!("cannot install signal handlers; waiting for Ctrl-C");
@@ -268,7 +381,7 @@ async fn wait_for_signals(
         tokio::select! {
             _ = term.recv() => return,
             _ = int.recv() => return,
-            _ = hup.recv() => reload(gateway, path),
+            _ = hup.recv() => reload(gateway, source),
         }
     }
 }
@@ -287,29 +400,33 @@ impl Signals {
 async fn wait_for_signals(
     _signals: Signals,
     _gateway: &switchboard_gateway::GatewayHandle,
-    _path: Option<&Path>,
+    _source: &Source,
 ) {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// SIGHUP: a bad file is reported and the running configuration stays.
-fn reload(gateway: &switchboard_gateway::GatewayHandle, path: Option<&Path>) {
-    let Some(path) = path else {
+/// SIGHUP: a bad file is reported and the running configuration stays. A template is read
+/// again with its settings file.
+fn reload(gateway: &switchboard_gateway::GatewayHandle, source: &Source) {
+    if matches!(source, Source::Demo) {
         tracing::warn!("SIGHUP ignored: serving the built-in demo, there is no file to reload");
         return;
-    };
-    match Config::check_file(path) {
-        Ok(checked) => match gateway.reload(checked.config) {
+    }
+    match source.check() {
+        Ok(Loaded { checked, .. }) => match gateway.reload(checked.config) {
             Ok(()) => {
                 for warning in &checked.warnings {
                     tracing::warn!("{warning}");
                 }
-                tracing::info!(file = %path.display(), "reloaded")
+                tracing::info!(file = %source.name(), "reloaded")
             }
             Err(e) => {
                 tracing::error!(error = %e, "reload refused; keeping the running configuration")
             }
         },
-        Err(e) => tracing::error!(error = %e, "reload refused; keeping the running configuration"),
+        Err(lines) => tracing::error!(
+            error = %lines.join("\n"),
+            "reload refused; keeping the running configuration"
+        ),
     }
 }

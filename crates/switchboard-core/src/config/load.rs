@@ -26,71 +26,7 @@ impl Config {
     /// of everything that could be read. Only a TOML syntax error stops early, since nothing
     /// after it can be read. A file with warnings and no errors is accepted with its warnings.
     pub fn check_toml_str(text: &str, file_name: &str) -> Result<Checked, ConfigError> {
-        let lines = LineIndex::new(text);
-        let document = match toml_edit::Document::parse(text) {
-            Ok(document) => document,
-            Err(error) => {
-                return Err(match sniff::not_toml(file_name, text) {
-                    Some(message) => {
-                        ConfigError::new(vec![Problem::whole_file(file_name, message)])
-                    }
-                    None => syntax_error(text, file_name, &lines, &error),
-                })
-            }
-        };
-        let locator = Locator {
-            document: Some(document.as_table()),
-            lines: &lines,
-        };
-        let problem = |path: &KeyPath, position: (usize, usize), message: &str, severity| Problem {
-            file: file_name.to_owned(),
-            line: position.0,
-            column: position.1,
-            key_path: path.to_string(),
-            message: one_line(message),
-            severity,
-        };
-
-        let read = deserialize::deserialize(document.as_table());
-        let mut problems: Vec<Problem> = read
-            .problems
-            .iter()
-            .map(|p| {
-                let position = match &p.span {
-                    Some(span) => lines.line_column(span.start),
-                    None => locator.locate(&p.path),
-                };
-                problem(&p.path, position, &p.message, Severity::Error)
-            })
-            .collect();
-        if let Some(config) = &read.config {
-            for finding in validate::check_with(config, &read.broken) {
-                let position = locator.locate(&finding.path);
-                problems.push(problem(
-                    &finding.path,
-                    position,
-                    &finding.message,
-                    finding.severity,
-                ));
-            }
-        }
-        error::sort(&mut problems);
-        match read.config {
-            Some(config) if !problems.iter().any(Problem::is_error) => Ok(Checked {
-                config,
-                warnings: problems,
-            }),
-            _ => {
-                if !problems.iter().any(Problem::is_error) {
-                    // Unreachable in practice: a failed read records why. Never accept silently.
-                    problems.push(Problem::whole_file(
-                        file_name,
-                        format!("{file_name} could not be read as a configuration"),
-                    ));
-                }
-                Err(ConfigError::new(problems))
-            }
-        }
+        check_toml(text, file_name, None)
     }
 
     /// [`Config::check_toml_str`] without the warnings.
@@ -114,6 +50,126 @@ impl Config {
     /// [`Config::check_file`] without the warnings.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         Self::check_file(path).map(|checked| checked.config)
+    }
+}
+
+/// APIs that come from elsewhere than the file (a template), and where problems about them are
+/// reported: `locate` gives the file, line, column and a note for a key path under `apis`.
+pub(crate) struct ForeignApis<'a> {
+    pub(crate) apis: std::collections::BTreeMap<String, super::model::ApiConfig>,
+    pub(crate) why: &'a str,
+    pub(crate) locate: &'a dyn Fn(&KeyPath) -> Option<Elsewhere>,
+}
+
+/// Where a problem about a foreign API is reported, and a note appended to its message.
+pub(crate) struct Elsewhere {
+    pub(crate) file: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) note: String,
+}
+
+/// [`Config::check_toml_str`], with `foreign` APIs in place of the file's `[apis]` (which is then
+/// an error: the file must not define any).
+pub(crate) fn check_toml(
+    text: &str,
+    file_name: &str,
+    foreign: Option<ForeignApis<'_>>,
+) -> Result<Checked, ConfigError> {
+    let lines = LineIndex::new(text);
+    let document = match toml_edit::Document::parse(text) {
+        Ok(document) => document,
+        Err(error) => {
+            return Err(match sniff::not_toml(file_name, text) {
+                Some(message) => ConfigError::new(vec![Problem::whole_file(file_name, message)]),
+                None => syntax_error(text, file_name, &lines, &error),
+            })
+        }
+    };
+    let locator = Locator {
+        document: Some(document.as_table()),
+        lines: &lines,
+    };
+    let problem = |path: &KeyPath, position: (usize, usize), message: &str, severity| Problem {
+        file: file_name.to_owned(),
+        line: position.0,
+        column: position.1,
+        key_path: path.to_string(),
+        message: one_line(message),
+        severity,
+    };
+
+    let mut read = deserialize::deserialize(document.as_table());
+    let mut problems: Vec<Problem> = read
+        .problems
+        .iter()
+        .map(|p| {
+            let position = match &p.span {
+                Some(span) => lines.line_column(span.start),
+                None => locator.locate(&p.path),
+            };
+            problem(&p.path, position, &p.message, Severity::Error)
+        })
+        .collect();
+    if let Some(foreign) = &foreign {
+        if let Some((key, _)) = document.as_table().get_key_value("apis") {
+            let position = key
+                .span()
+                .map_or((1, 1), |span| lines.line_column(span.start));
+            problems.push(problem(
+                &KeyPath::root().key("apis"),
+                position,
+                &format!("an [apis] table cannot be used here: {}", foreign.why),
+                Severity::Error,
+            ));
+        }
+        if let Some(config) = &mut read.config {
+            config.apis = foreign.apis.clone();
+        }
+    }
+    if let Some(config) = &read.config {
+        for finding in validate::check_with(config, &read.broken) {
+            let elsewhere = foreign
+                .as_ref()
+                .filter(|_| finding.path.starts_with(&KeyPath::root().key("apis")))
+                .and_then(|f| (f.locate)(&finding.path));
+            match elsewhere {
+                Some(place) => problems.push(Problem {
+                    file: place.file,
+                    line: place.line,
+                    column: place.column,
+                    key_path: finding.path.to_string(),
+                    message: one_line(&format!("{}{}", finding.message, place.note)),
+                    severity: finding.severity,
+                }),
+                None => {
+                    let position = locator.locate(&finding.path);
+                    problems.push(problem(
+                        &finding.path,
+                        position,
+                        &finding.message,
+                        finding.severity,
+                    ));
+                }
+            }
+        }
+    }
+    error::sort(&mut problems);
+    match read.config {
+        Some(config) if !problems.iter().any(Problem::is_error) => Ok(Checked {
+            config,
+            warnings: problems,
+        }),
+        _ => {
+            if !problems.iter().any(Problem::is_error) {
+                // Unreachable in practice: a failed read records why. Never accept silently.
+                problems.push(Problem::whole_file(
+                    file_name,
+                    format!("{file_name} could not be read as a configuration"),
+                ));
+            }
+            Err(ConfigError::new(problems))
+        }
     }
 }
 

@@ -17,7 +17,9 @@ mod validate;
 mod tests;
 
 pub use cluster::*;
+pub(crate) use error::{sort as sort_problems, KeyPath, Segment as error_segment};
 pub use error::{ConfigError, Problem, Severity};
 pub use load::Checked;
+pub(crate) use load::{check_toml, Elsewhere, ForeignApis};
 pub use model::*;
 pub use validate::Finding;
