@@ -139,3 +139,50 @@ def test_ids_from_before_a_restart_are_gone_everywhere(cluster):
     cluster.start_node("a")
     for name in "abc":
         assert post(cluster.nodes[name], cid) == 410, name
+
+
+@pytest.fixture
+def slow_disconnects(nats, tmp_path):
+    """A cluster whose `$disconnect` handler takes two seconds, so a takeover is caught in
+    the middle."""
+    from conftest import Cluster
+    import uuid
+
+    def handler(event):
+        if event.get("requestContext", {}).get("eventType") == "DISCONNECT":
+            time.sleep(2)
+        return {"statusCode": 200}
+
+    backend = support.LambdaBackend(handler)
+    c = Cluster(nats, backend, tmp_path, f"t{uuid.uuid4().hex[:8]}")
+    for name in "abc":
+        c.start_node(name)
+    with c.stack:
+        yield c
+    for node in c.nodes.values():
+        node.gw.proc.send_signal(signal.SIGCONT)
+        node.gw.stop()
+    backend.close()
+
+
+def test_a_claimer_that_dies_mid_way_is_claimed_and_its_work_resumed(slow_disconnects):
+    cluster = slow_disconnects
+    ids = [cluster.connect("a")[1] for _ in range(8)]
+    tag = owner_tag(ids[0])
+    cluster.nodes["a"].signal(signal.SIGKILL)
+    # The first $disconnect call names the claimer; kill it while its calls are in flight.
+    first = cluster.backend.wait_for(
+        lambda e: e.get("requestContext", {}).get("eventType") == "DISCONNECT",
+        timeout=LEASE + 10,
+    )
+    claimer = first["requestContext"]["disconnectReason"].rsplit("; ", 1)[1].split()[0]
+    assert claimer in "bc", first["requestContext"]["disconnectReason"]
+    cluster.nodes[claimer].signal(signal.SIGKILL)
+    survivor = next(n for n in "bc" if n != claimer)
+    # The survivor claims the claimer, resumes its claim, and finishes it.
+    eventually(lambda: records_of(cluster, tag) == 0, "every record of a deleted", timeout=3 * LEASE + 15)
+    for cid in ids:
+        events = cluster.disconnects(cid)
+        assert events, f"{cid} got no $disconnect"
+        assert all(e["requestContext"]["disconnectStatusCode"] == 1006 for e in events)
+    assert metric(cluster.nodes[survivor], "switchboard_cluster_takeover_disconnects_total") >= len(ids)
