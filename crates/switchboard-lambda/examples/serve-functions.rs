@@ -7,7 +7,8 @@
 //! curl -s -d '{"action":"whoami"}' http://127.0.0.1:9001/2015-03-31/functions/chat/invocations
 //! ```
 //!
-//! Prints `invoke-api http://ADDR` on standard output once listening; stops on Ctrl-C.
+//! Prints `invoke-api http://ADDR` on standard output once listening; on Ctrl-C or SIGTERM it
+//! kills its workers and exits.
 
 use clap::Parser;
 use std::net::SocketAddr;
@@ -100,9 +101,12 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     println!("invoke-api {}", local.endpoint());
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("SIGTERM handler: {e}"))?;
+    tokio::select! {
+        signal = tokio::signal::ctrl_c() => signal.map_err(|e| format!("waiting for Ctrl-C: {e}"))?,
+        _ = terminate.recv() => {}
+    }
     local.shutdown().await;
     Ok(())
 }

@@ -21,7 +21,21 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// The declared functions by name.
-pub type Registry = HashMap<String, Arc<Function>>;
+pub struct Registry {
+    /// By name.
+    pub functions: HashMap<String, Arc<Function>>,
+    /// `arn:aws:lambda:{region}:{account}:function:`, for naming functions that do not exist.
+    pub arn_prefix: String,
+}
+
+impl Registry {
+    /// The function called `name`, or Lambda's 404 naming its ARN.
+    pub fn get(&self, name: &str) -> Result<&Arc<Function>, ApiError> {
+        self.functions
+            .get(name)
+            .ok_or_else(|| ApiError::not_found(&format!("{}{name}", self.arn_prefix)))
+    }
+}
 
 /// Serves the Invoke API on `listener` until `stop`.
 pub fn serve(
@@ -132,19 +146,7 @@ async fn invoke(
     let Some((name, qualifier)) = target else {
         return Err(ApiError::unknown_operation(parts.method.as_str(), path));
     };
-    let Some(function) = registry.get(&name) else {
-        let arn = registry
-            .values()
-            .next()
-            .map(|f| {
-                f.arn
-                    .rsplit_once(':')
-                    .map_or("", |(prefix, _)| prefix)
-                    .to_owned()
-            })
-            .map_or_else(|| name.clone(), |prefix| format!("{prefix}:{name}"));
-        return Err(ApiError::not_found(&arn));
-    };
+    let function = registry.get(&name)?;
     let invoked_arn = match qualifier.as_deref() {
         None => function.arn.clone(),
         Some("$LATEST") => format!("{}:$LATEST", function.arn),

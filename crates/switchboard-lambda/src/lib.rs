@@ -99,7 +99,13 @@ impl LocalLambda {
         let mut launches = HashMap::new();
         let stop = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let mut registry = Registry::new();
+        let mut registry = Registry {
+            functions: HashMap::new(),
+            arn_prefix: format!(
+                "arn:aws:lambda:{}:{}:function:",
+                settings.region, settings.account_id
+            ),
+        };
         for mut spec in specs {
             spec.code_dir = std::fs::canonicalize(&spec.code_dir)
                 .and_then(|dir| {
@@ -131,10 +137,7 @@ impl LocalLambda {
                 }
             };
             let parts = FunctionParts {
-                arn: format!(
-                    "arn:aws:lambda:{}:{}:function:{}",
-                    settings.region, settings.account_id, spec.name
-                ),
+                arn: format!("{}{}", registry.arn_prefix, spec.name),
                 launch,
                 region: settings.region.clone(),
                 init_timeout: settings.init_timeout,
@@ -143,7 +146,9 @@ impl LocalLambda {
                 spec,
             };
             let name = parts.spec.name.clone();
-            registry.insert(name, Function::new(parts, stop.clone(), tracker.clone()));
+            registry
+                .functions
+                .insert(name, Function::new(parts, stop.clone(), tracker.clone()));
         }
         let listener = TcpListener::bind(settings.invoke_listen)
             .await
@@ -157,7 +162,7 @@ impl LocalLambda {
         })?;
         let registry = Arc::new(registry);
         invoke_api::serve(listener, Arc::clone(&registry), stop.clone(), &tracker);
-        tracing::info!(%invoke_addr, functions = registry.len(), "local Lambda Invoke API listening");
+        tracing::info!(%invoke_addr, functions = registry.functions.len(), "local Lambda Invoke API listening");
         Ok(Self {
             invoke_addr,
             registry,
@@ -178,20 +183,17 @@ impl LocalLambda {
 
     /// The names of the declared functions.
     pub fn functions(&self) -> impl Iterator<Item = &str> {
-        self.registry.keys().map(String::as_str)
+        self.registry.functions.keys().map(String::as_str)
     }
 
     /// Workers and waiting invocations of a function, `None` if it is not declared.
     pub fn status(&self, function: &str) -> Option<Counts> {
-        self.registry.get(function).map(|f| f.status())
+        self.registry.functions.get(function).map(|f| f.status())
     }
 
     /// Invokes a function in-process (RequestResponse), as the Invoke API would.
     pub async fn invoke(&self, function: &str, payload: Bytes) -> Result<Outcome, ApiError> {
-        let f = self
-            .registry
-            .get(function)
-            .ok_or_else(|| ApiError::not_found(function))?;
+        let f = self.registry.get(function)?;
         let epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -209,7 +211,7 @@ impl LocalLambda {
     /// Stops the Invoke API, fails queued invocations, kills every worker and waits for them.
     pub async fn shutdown(self) {
         self.stop.cancel();
-        for function in self.registry.values() {
+        for function in self.registry.functions.values() {
             function.drain().await;
         }
         self.tracker.close();
