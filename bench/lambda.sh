@@ -104,8 +104,9 @@ NODE_TP=$(echo_run); stop "$GW_PID"
 log "throughput: gateway → local Python handler"
 gateway local-python "$LOCAL" python1 || exit 1
 PY_TP=$(echo_run); stop "$GW_PID"
-WORKERS_NODE=$(pgrep -P "$FUNCTIONS_PID" -f 'aws-lambda-ric' | wc -l)
-WORKERS_PY=$(pgrep -P "$FUNCTIONS_PID" -f 'awslambdaric' | wc -l)
+# Workers of node1 / python1: all workers of the language less one per other (cold-start) copy.
+WORKERS_NODE=$(( $(pgrep -P "$FUNCTIONS_PID" -f 'aws-lambda-ric' | wc -l) - (COLD - 1) ))
+WORKERS_PY=$(( $(pgrep -P "$FUNCTIONS_PID" -f 'awslambdaric' | wc -l) - (COLD - 1) ))
 stop "$FUNCTIONS_PID"
 
 log "throughput: gateway → testkit Lambda stand-in (in-process Rust echo handler)"
@@ -120,7 +121,7 @@ ms() { python3 -c 'import sys; print(f"{int(sys.argv[1])/1000:.1f}")' "$(field "
 report=$(cat <<MD
 # Local Lambda runtime (switchboard-lambda) — $(date -u +%Y-%m-%d)
 
-Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); node $(node --version), $("$RIC/python/bin/python" --version 2>&1);
+Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; node $(node --version), $("$RIC/python/bin/python" --version 2>&1);
 aws-lambda-ric 3.3.0, awslambdaric 4.2.2. Command: \`bench/lambda.sh\` (BENCH_LAMBDA_COLD=$COLD, BENCH_LAMBDA_WARM=$WARM,
 BENCH_LAMBDA_CONNS=$CONNS, BENCH_SECONDS=$SECONDS_, BENCH_LAMBDA_CONCURRENCY=$CONCURRENCY).
 

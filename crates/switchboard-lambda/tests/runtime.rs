@@ -31,6 +31,7 @@ in_both_languages!(
     an_exception_is_a_function_error_as_lambda_reports_it,
     a_worker_past_its_timeout_is_killed_and_the_next_invocation_starts_a_new_one,
     a_worker_that_finished_serves_the_next_invocation,
+    a_worker_that_exits_mid_invocation_is_a_runtime_exit_error,
     the_handler_sees_the_gateway_environment_its_own_variables_and_lambdas,
     handler_output_reaches_the_log_tagged_with_the_function_name,
 );
@@ -115,6 +116,26 @@ async fn a_worker_past_its_timeout_is_killed_and_the_next_invocation_starts_a_ne
         "a new worker (cold start) serves the next invocation"
     );
     assert_eq!(local.status("sleeper").map(|c| c.live), Some(1));
+    local.shutdown().await;
+}
+
+async fn a_worker_that_exits_mid_invocation_is_a_runtime_exit_error(lang: Lang) {
+    let local = start(vec![spec("quitter", lang)], settings()).await;
+    let first = pid_of(&local, "quitter").await;
+    let answer = invoke(&local, "quitter", &json!({"action": "exit"})).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.header("x-amz-function-error"), Some("Unhandled"));
+    assert_eq!(answer.body["errorType"], "Runtime.ExitError");
+    let request_id = answer.header("x-amzn-requestid").expect("request id");
+    assert_eq!(
+        answer.body["errorMessage"],
+        format!("RequestId: {request_id} Error: Runtime exited with error: exit status 3")
+    );
+    assert_ne!(
+        pid_of(&local, "quitter").await,
+        first,
+        "a new worker took over"
+    );
     local.shutdown().await;
 }
 

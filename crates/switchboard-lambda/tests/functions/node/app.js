@@ -32,6 +32,8 @@ exports.handler = async (event, context) => {
       return { logged: true };
     case "throw":
       throw new Error(event.message);
+    case "exit":
+      process.exit(3);
     case "hang":
       // A pending timer keeps the event loop busy (an empty loop would end the invocation).
       await sleep(3600 * 1000);

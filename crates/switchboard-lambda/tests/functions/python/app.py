@@ -32,6 +32,8 @@ def handler(event, context):
         return {"logged": True}
     if action == "throw":
         raise ValueError(event["message"])
+    if action == "exit":
+        os._exit(3)
     if action == "hang":
         while True:
             time.sleep(60)
