@@ -162,20 +162,9 @@ async fn invoke(
             )))
         }
     };
-    let client_context = match header_str(&parts.headers, "x-amz-client-context") {
-        None => None,
-        Some(encoded) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(encoded)
-                .ok()
-                .and_then(|raw| String::from_utf8(raw).ok())
-                .ok_or_else(|| {
-                    ApiError::invalid_parameter(
-                        "X-Amz-Client-Context must be base64-encoded JSON".into(),
-                    )
-                })?,
-        ),
-    };
+    let client_context = header_str(&parts.headers, "x-amz-client-context")
+        .map(client_context)
+        .transpose()?;
     let payload = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
@@ -224,6 +213,29 @@ async fn invoke(
     })
 }
 
+/// Lambda's limit on the decoded `X-Amz-Client-Context`.
+const MAX_CLIENT_CONTEXT_BYTES: usize = 3583;
+
+/// The decoded `X-Amz-Client-Context` (base64 JSON), re-serialised compactly so it fits in the
+/// `Lambda-Runtime-Client-Context` header whatever whitespace it had.
+fn client_context(encoded: &str) -> Result<String, ApiError> {
+    let invalid = || {
+        ApiError::invalid_parameter(format!(
+            "X-Amz-Client-Context must be a base64-encoded JSON object of at most {MAX_CLIENT_CONTEXT_BYTES} bytes"
+        ))
+    };
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| invalid())?;
+    if raw.len() > MAX_CLIENT_CONTEXT_BYTES {
+        return Err(invalid());
+    }
+    match serde_json::from_slice::<serde_json::Value>(&raw) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value.to_string()),
+        _ => Err(invalid()),
+    }
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -263,6 +275,19 @@ mod tests {
 
     fn target(path: &str, query: Option<&str>) -> Option<(String, Option<String>)> {
         function_target(path, query)
+    }
+
+    #[test]
+    fn client_contexts_are_base64_json_objects_made_header_safe() {
+        let encode = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert_eq!(
+            client_context(&encode("{\n  \"custom\": {\"a\": 1}\n}")),
+            Ok(r#"{"custom":{"a":1}}"#.to_owned())
+        );
+        assert!(client_context("not base64!").is_err());
+        assert!(client_context(&encode("[1]")).is_err());
+        let big = format!("{{\"k\":\"{}\"}}", "x".repeat(MAX_CLIENT_CONTEXT_BYTES));
+        assert!(client_context(&encode(&big)).is_err());
     }
 
     #[test]

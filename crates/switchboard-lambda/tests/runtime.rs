@@ -40,13 +40,22 @@ async fn the_handlers_result_is_the_invoke_response_and_its_context_is_lambdas(l
     let mut f = spec("greeter", lang);
     f.memory_mb = 512;
     let local = start(vec![f], settings()).await;
-    let answer = invoke(&local, "greeter", &json!({"action": "whoami", "n": 7})).await;
+    // The SDKs send a client context as base64 JSON; the handler gets it in its context.
+    let client_context = "eyJjdXN0b20iOiB7InRlbmFudCI6ICJhY21lIn19"; // {"custom": {"tenant": "acme"}}
+    let answer = common::invoke_with(
+        &local,
+        "greeter",
+        json!({"action": "whoami", "n": 7}).to_string().into_bytes(),
+        &[("x-amz-client-context", client_context)],
+    )
+    .await;
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(answer.header("x-amz-function-error"), None);
     assert_eq!(answer.header("x-amz-executed-version"), Some("$LATEST"));
     let body = &answer.body;
     assert_eq!(body["event"], json!({"action": "whoami", "n": 7}));
     assert_eq!(body["functionName"], "greeter");
+    assert_eq!(body["clientCustom"], json!({"tenant": "acme"}));
     assert_eq!(body["functionVersion"], "$LATEST");
     assert_eq!(body["memoryLimitInMB"], "512");
     assert_eq!(body["logGroupName"], "/aws/lambda/greeter");

@@ -23,6 +23,7 @@ exports.handler = async (event, context) => {
         awsRequestId: context.awsRequestId,
         logGroupName: context.logGroupName,
         remainingMs: context.getRemainingTimeInMillis(),
+        clientCustom: context.clientContext?.custom ?? null,
         cwd: process.cwd(),
       };
     case "env":

@@ -23,6 +23,7 @@ def handler(event, context):
             "awsRequestId": context.aws_request_id,
             "logGroupName": context.log_group_name,
             "remainingMs": context.get_remaining_time_in_millis(),
+            "clientCustom": context.client_context.custom if context.client_context else None,
             "cwd": os.getcwd(),
         }
     if action == "env":
