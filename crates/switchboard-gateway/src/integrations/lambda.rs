@@ -3,7 +3,7 @@
 //! `{statusCode, headers, body}` reply read back.
 
 use super::client::BackendClient;
-use super::signing::{signed_post, SigningScope};
+use super::signing::{is_loopback_endpoint, local_endpoint_credentials, signed_post, SigningScope};
 use super::{IntegrationReply, Invocation, UriTemplate};
 use crate::error::{BuildError, IntegrationError};
 use base64::Engine as _;
@@ -75,7 +75,8 @@ impl FunctionArn {
 
 impl LambdaProxy {
     /// Compiles the integration. `endpoint` is `aws.endpoints.lambda`; `credentials` come from
-    /// the environment.
+    /// the environment. Without credentials, a loopback endpoint (a local Lambda runtime or
+    /// emulator) is called with fixed placeholder credentials rather than refused.
     pub fn build(
         path: &str,
         uri: &str,
@@ -94,6 +95,11 @@ impl LambdaProxy {
                 "{uri:?} is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME, or the arn:aws:apigateway:…/invocations form) nor an http(s) URL"
             )));
         }
+        let credentials = credentials.or_else(|| {
+            endpoint
+                .filter(|e| is_loopback_endpoint(e))
+                .map(|_| local_endpoint_credentials())
+        });
         Ok(Self {
             uri: template,
             endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
@@ -150,7 +156,7 @@ impl LambdaProxy {
         })?;
         let credentials = self.credentials.as_ref().ok_or_else(|| {
             IntegrationError::Unreachable(
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not needed when [aws.endpoints] lambda is a loopback URL)".into(),
             )
         })?;
         let request = invoke_request(&function, self.endpoint.as_deref(), credentials, event)?;
@@ -340,6 +346,30 @@ mod tests {
             request.uri().path_and_query().map(|p| p.as_str()),
             Some("/2015-03-31/functions/chat-handler_v2.x/invocations?Qualifier=%24LATEST")
         );
+    }
+
+    #[test]
+    fn without_credentials_only_a_loopback_endpoint_gets_placeholder_ones() {
+        let build = |endpoint: Option<&str>| {
+            let client =
+                BackendClient::new(std::time::Duration::from_secs(1), 1, 1024).expect("client");
+            LambdaProxy::build(
+                "i",
+                "arn:aws:lambda:us-east-1:123456789012:function:chat",
+                endpoint,
+                None,
+                client,
+            )
+            .expect("build")
+            .credentials
+            .map(|c| c.access_key_id)
+        };
+        assert_eq!(
+            build(Some("http://127.0.0.1:9001")).as_deref(),
+            Some(super::super::signing::LOCAL_ACCESS_KEY_ID)
+        );
+        assert_eq!(build(Some("https://lambda.example.com")), None);
+        assert_eq!(build(None), None);
     }
 
     #[test]
