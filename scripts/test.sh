@@ -78,6 +78,9 @@ cargo build -p switchboard || die "cargo build -p switchboard"
 bin="$target_dir/debug/switchboard"
 [[ -x "$bin" ]] || die "built binary not found at $bin"
 
+step "Lambda runtime interface clients (crates/switchboard-lambda/ric/install.sh; needs cmake, autoconf, automake, libtool)"
+bash crates/switchboard-lambda/ric/install.sh "$target_dir/lambda-ric" || die "crates/switchboard-lambda/ric/install.sh"
+
 step "cargo test --workspace"
 cargo test --workspace || die "cargo test --workspace"
 
