@@ -10,7 +10,8 @@ use crate::metrics::{ManagementLabels, PushLabels};
 use crate::plane::{Op, Outcome, Payload, Target};
 use crate::server::GatewayState;
 use bytes::Bytes;
-use errors::{outcome_response, respond, MgmtError, MgmtResponse};
+pub use errors::MgmtResponse;
+use errors::{outcome_response, respond, MgmtError};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -70,7 +71,10 @@ pub async fn accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
     }
 }
 
-async fn handle(
+/// Answers one management request (`@connections`, `/health`, `/ready`, `/metrics`);
+/// `deadline` bounds reading its body. The management listener serves every request with it,
+/// and any other listener that serves the management API calls it too.
+pub async fn handle(
     state: Arc<GatewayState>,
     req: Request<Incoming>,
     deadline: Duration,
