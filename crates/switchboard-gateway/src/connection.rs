@@ -40,7 +40,7 @@ pub const GOING_AWAY: &str = "Going away";
 pub struct ConnectionTask {
     /// Gateway-wide state.
     pub state: Arc<GatewayState>,
-    /// This connection's shared state (also in the directory).
+    /// This connection's shared state (also in the plane).
     pub shared: Arc<ConnectionShared>,
     /// The stage it connected to, as configured at connect time.
     pub stage: Arc<Stage>,
