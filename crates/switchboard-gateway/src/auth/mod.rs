@@ -29,8 +29,7 @@ use switchboard_core::policy::{connect_arn, wildcard_match};
 
 /// Deadline of a REQUEST authorizer call.
 const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Lambda authorizer result size quota (docs/behaviour.md §9): a larger output fails.
-const MAX_AUTHORIZER_OUTPUT_BYTES: usize = 8 * 1024;
+
 
 /// What authorization established about a caller.
 #[derive(Debug, Clone, Default)]
@@ -378,7 +377,7 @@ fn build_authorizer(
             let client = BackendClient::new(
                 AUTHORIZER_TIMEOUT,
                 env.max_concurrent_calls,
-                MAX_AUTHORIZER_OUTPUT_BYTES,
+                request::MAX_OUTPUT_BYTES,
             )
             .map_err(|m| invalid("authorizerUri", m))?;
             let function = LambdaProxy::build(

@@ -17,8 +17,8 @@ use switchboard_core::policy::{self, Decision, INVOKE_ACTION};
 use switchboard_core::template::ContextVariables;
 use tokio::time::Instant;
 
-/// AWS's limit on an authorizer's output.
-const MAX_OUTPUT_BYTES: usize = 8 * 1024;
+/// AWS's limit on an authorizer's output (docs/behaviour.md §9); a larger one is not even read.
+pub(crate) const MAX_OUTPUT_BYTES: usize = 8 * 1024;
 /// Most cached results per authorizer (extension cache).
 const MAX_CACHED: usize = 10_000;
 
