@@ -154,7 +154,7 @@ pub async fn handle(
         };
         match stage
             .ops
-            .observe(&ctx, route.integration.invoke(&inv))
+            .observe(&inv, route.integration.invoke(&inv))
             .await
         {
             Ok(reply) if (200..300).contains(&reply.status) => subprotocol = reply.subprotocol,
@@ -165,7 +165,6 @@ pub async fn handle(
                 return Ok(refusal(status));
             }
             Err(e) => {
-                tracing::warn!(error = %e, api = %api.id, "$connect integration failed");
                 // A failed Lambda invocation refuses with 502 (docs/behaviour.md §3.1); our own faults 500.
                 let status = match e.fault() {
                     Fault::Backend => StatusCode::BAD_GATEWAY,
