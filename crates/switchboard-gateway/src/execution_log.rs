@@ -178,7 +178,12 @@ impl RouteLog {
 
     /// A request that ended before any integration ran (no route, throttled, no `$connect`
     /// route): its lines, when the level writes them, with `why` naming what happened.
-    pub fn refused(&self, ctx: &RequestContext<'_>, status: u16, why: fmt::Arguments<'_>) {
+    pub fn without_integration(
+        &self,
+        ctx: &RequestContext<'_>,
+        status: u16,
+        why: fmt::Arguments<'_>,
+    ) {
         let level = match (self.verbosity, status >= 400) {
             (Verbosity::Off, _) | (Verbosity::Error, false) => return,
             (_, true) => Level::ERROR,

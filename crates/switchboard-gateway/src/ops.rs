@@ -338,7 +338,7 @@ impl StageOps {
             },
         );
         if route.exec.is_on() {
-            route.exec.refused(
+            route.exec.without_integration(
                 &ctx,
                 429,
                 format_args!("Execution failed: too many requests ({refused})"),
@@ -360,7 +360,7 @@ impl StageOps {
         );
         let route = self.route("$connect");
         if route.exec.is_on() {
-            route.exec.refused(
+            route.exec.without_integration(
                 &ctx,
                 200,
                 format_args!("No $connect route: the connection is accepted"),
@@ -383,7 +383,7 @@ impl StageOps {
         );
         let route = self.route("$disconnect");
         if route.exec.is_on() {
-            route.exec.refused(
+            route.exec.without_integration(
                 &ctx,
                 200,
                 format_args!("No $disconnect route: nothing to call"),
@@ -418,7 +418,7 @@ impl StageOps {
             },
         );
         if route.exec.is_on() {
-            route.exec.refused(
+            route.exec.without_integration(
                 &ctx,
                 429,
                 format_args!("Execution failed: the route is throttled (too many requests)"),
@@ -445,7 +445,7 @@ impl StageOps {
             },
         );
         if route.exec.is_on() {
-            route.exec.refused(
+            route.exec.without_integration(
                 &ctx,
                 403,
                 format_args!(
