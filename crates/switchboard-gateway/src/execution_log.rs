@@ -104,6 +104,8 @@ impl RouteLog {
 
     /// The lines written when a request starts: only at `INFO`. At `ERROR` they are written
     /// by [`RouteLog::finished`] when the request failed.
+    #[cold]
+    #[inline(never)]
     pub fn started(&self, inv: &Invocation<'_>) {
         if self.writes_starts() {
             self.opening(inv.ctx, Level::INFO, Some(inv));
@@ -112,6 +114,8 @@ impl RouteLog {
 
     /// The lines of a request whose integration call ended with `result` after `latency`;
     /// `status` is what the client got (for `$connect`, 200 or the refusal).
+    #[cold]
+    #[inline(never)]
     pub fn finished(
         &self,
         inv: &Invocation<'_>,
@@ -178,6 +182,8 @@ impl RouteLog {
 
     /// A request that ended before any integration ran (no route, throttled, no `$connect`
     /// route): its lines, when the level writes them, with `why` naming what happened.
+    #[cold]
+    #[inline(never)]
     pub fn without_integration(
         &self,
         ctx: &RequestContext<'_>,

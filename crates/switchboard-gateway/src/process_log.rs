@@ -12,6 +12,8 @@ pub const CONNECTIONS: &str = "switchboard::connections";
 
 /// The process log's line for an accepted connection (target `switchboard::connections`):
 /// who, where, from which address. Written at the default level, once per connection.
+#[cold]
+#[inline(never)]
 pub fn connected(info: &ConnectionInfo) {
     tracing::info!(
         target: CONNECTIONS,
@@ -25,6 +27,8 @@ pub fn connected(info: &ConnectionInfo) {
 
 /// The process log's line for a connection that ended, with the close code and reason and
 /// how long it lasted.
+#[cold]
+#[inline(never)]
 pub fn disconnected(info: &ConnectionInfo, status: &DisconnectStatus) {
     let lasted = switchboard_core::context::now_millis().saturating_sub(info.connected_at);
     tracing::info!(
@@ -40,6 +44,8 @@ pub fn disconnected(info: &ConnectionInfo, status: &DisconnectStatus) {
 }
 
 /// The process log's line for an upgrade the `$connect` integration refused with `status`.
+#[cold]
+#[inline(never)]
 pub fn connect_refused(info: &ConnectionInfo, status: u16) {
     tracing::info!(
         target: CONNECTIONS,
@@ -55,6 +61,8 @@ pub fn connect_refused(info: &ConnectionInfo, status: u16) {
 /// backend or configuration failure is a warning an operator must act on; a client's message
 /// the route cannot read (not JSON for a template that reads `$input.json`, not base64 for
 /// `CONVERT_TO_BINARY`) is the client's problem and only shows at debug level.
+#[cold]
+#[inline(never)]
 pub fn integration_failed(ctx: &RequestContext<'_>, error: &IntegrationError) {
     let (connection_id, request_id, route) = (
         &ctx.connection.connection_id,
