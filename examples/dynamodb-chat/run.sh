@@ -59,9 +59,13 @@ if [[ -n "$moto" ]]; then
 fi
 "$python" "$here/create_table.py" "$endpoint" \
   || fail "could not create the ChatMessages table at $endpoint (see above)"
-# The example's file with the endpoint in use.
-sed "s|http://127.0.0.1:8000|$endpoint|" "$here/switchboard.toml" >"$work/switchboard.toml"
-"$switchboard" serve --config "$work/switchboard.toml" &
+config="$here/switchboard.toml"
+if [[ "$endpoint" != "http://127.0.0.1:8000" ]]; then
+  # The example's file with the endpoint in use.
+  sed "s|http://127.0.0.1:8000|$endpoint|" "$config" >"$work/switchboard.toml"
+  config="$work/switchboard.toml"
+fi
+"$switchboard" serve --config "$config" &
 pids+=($!)
 wait_for_port 8080 "Switchboard"
 
