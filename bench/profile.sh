@@ -8,14 +8,16 @@
 #   bench/profile.sh push      [SWITCHBOARD_BINARY]   POST @connections to 100 clients
 #
 # Environment: PROFILE_SECONDS (default 10), PROFILE_KEEP=FILE keeps the callgrind profile
-# (read it with `callgrind_annotate --inclusive=yes FILE`). The binary defaults to the release
-# build in $CARGO_TARGET_DIR (built here if missing, with the bench tools).
+# (read it with `callgrind_annotate --inclusive=yes FILE`). The binary defaults to the
+# `profiling` build in $CARGO_TARGET_DIR: the release code with debug info, so callgrind can
+# name functions and lines (the release profile strips debug info); built here if missing,
+# with the bench tools. Instruction counts are those of the release build.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-BIN="$CARGO_TARGET_DIR/release"
+BIN="$CARGO_TARGET_DIR/profiling"
 MODE=${1:?usage: bench/profile.sh echo-http|echo-mock|push [SWITCHBOARD_BINARY]}
 SB=${2:-$BIN/switchboard}
 SECONDS_=${PROFILE_SECONDS:-10}
@@ -24,7 +26,7 @@ source "$HERE/lib.sh"
 
 command -v valgrind >/dev/null || { echo "error: valgrind is not installed" >&2; exit 2; }
 if [[ ! -x $BIN/loadgen || ! -x $SB ]]; then
-  (cd "$ROOT" && cargo build --release -p switchboard -p switchboard-bench)
+  (cd "$ROOT" && cargo build --profile profiling -p switchboard -p switchboard-bench)
 fi
 
 WORK=$(mktemp -d)

@@ -28,6 +28,12 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/connect":
             name = parse_qs(url.query).get("name", [""])[0]
             if not name:
+                # The gateway answers the upgrade with this status and its own generic body
+                # (as API Gateway does): the client sees only "400". Say why here.
+                sys.stderr.write(
+                    "backend: refused a connection without ?name= in its URL (the client gets "
+                    "HTTP 400); connect to ws://127.0.0.1:8080/dev?name=you\n"
+                )
                 return self.reply(400, b'{"message":"add ?name=you to the URL"}')
             CONNECTED[cid] = name
             return self.reply(200, b"")

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use switchboard_core::config::Config;
 use switchboard_core::context::{now_millis, ConnectionInfo, EventType, RequestContext};
 use switchboard_core::ids::AwsId;
-use switchboard_gateway::integrations::IntegrationReply;
+use switchboard_gateway::integrations::{IntegrationReply, Invocation};
 use switchboard_gateway::metrics::Metrics;
 use switchboard_gateway::ops::{attach, GatewayOps};
 use switchboard_gateway::outbound::Outbound;
@@ -63,9 +63,16 @@ async fn main() {
         for i in 0..n {
             assert!(stage.ops.admit_message(&info, "$default", 64).is_none());
             let ctx = RequestContext::new(&info, EventType::Message, "$default");
+            let inv = Invocation {
+                ctx: &ctx,
+                body: "{}",
+                is_base64: false,
+                stage: &stage,
+                handshake: None,
+            };
             let _ = stage
                 .ops
-                .observe(&ctx, async {
+                .observe(&inv, async {
                     Ok(IntegrationReply {
                         status: 200,
                         subprotocol: None,

@@ -72,7 +72,7 @@ pub async fn message(
         };
         let result = stage
             .ops
-            .observe(&ctx, async { deliverable(route, mock.invoke(&inv)) })
+            .observe(&inv, async { deliverable(route, mock.invoke(&inv)) })
             .await;
         return reply(route, &ctx, result);
     }
@@ -91,7 +91,7 @@ pub async fn message(
         };
         let result = stage
             .ops
-            .observe(&ctx, async {
+            .observe(&inv, async {
                 deliverable(&route, route.integration.invoke(&inv).await)
             })
             .await;
@@ -137,15 +137,8 @@ fn reply(
     match result {
         Ok(reply) if route.two_way => reply.body.map(Outbound::from_bytes),
         Ok(_) => None,
-        Err(e) => {
-            tracing::warn!(
-                connection_id = %ctx.connection.connection_id,
-                request_id = %ctx.request_id,
-                route = %route.key,
-                fault = ?e.fault(),
-                error = %e,
-                "integration failed"
-            );
+        // Logged by `StageOps::observe`, at the level the failure's cause deserves.
+        Err(_) => {
             let frame = frames::internal_server_error(
                 ctx.connection.connection_id.as_str(),
                 ctx.request_id.as_str(),
@@ -187,7 +180,7 @@ pub async fn disconnect(
     };
     if let Err(e) = stage
         .ops
-        .observe(&ctx, route.integration.invoke(&inv))
+        .observe(&inv, route.integration.invoke(&inv))
         .await
     {
         tracing::debug!(connection_id = %info.connection_id, error = %e, "$disconnect integration failed");

@@ -52,6 +52,9 @@ impl IntegrationError {
     pub fn fault(&self) -> Fault {
         match self {
             IntegrationError::BadRequest(_) => Fault::Client,
+            // `$input.json` on a message that is not JSON: the client sent what the route's
+            // template cannot read; the configuration is fine.
+            IntegrationError::Template(e) if e.client_input => Fault::Client,
             IntegrationError::Template(_) | IntegrationError::Unmapped => Fault::Internal,
             IntegrationError::Saturated | IntegrationError::NoIntegrationResponse(_) => {
                 Fault::Internal

@@ -241,7 +241,7 @@ async fn run_connect(
         stage,
         handshake: Some(handshake),
     };
-    match stage.ops.observe(ctx, route.integration.invoke(&inv)).await {
+    match stage.ops.observe(&inv, route.integration.invoke(&inv)).await {
         Ok(reply) if (200..300).contains(&reply.status) => Ok(reply.subprotocol),
         Ok(reply) => {
             tracing::debug!(status = reply.status, "$connect refused the connection");
@@ -250,7 +250,6 @@ async fn run_connect(
             ))
         }
         Err(e) => {
-            tracing::warn!(error = %e, api = %ctx.connection.api_id, "$connect integration failed");
             // A failed Lambda invocation refuses with 502 (docs/behaviour.md §3.1); our own faults 500.
             Err(Refused(match e.fault() {
                 Fault::Backend => StatusCode::BAD_GATEWAY,

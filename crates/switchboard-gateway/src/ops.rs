@@ -1,13 +1,16 @@
 //! What an operator configures and observes per stage (docs/behaviour.md §9, §10): route throttles, the
-//! access log and the metric handles, all resolved once per configuration load and kept in the
-//! compiled [`Stage`](crate::runtime::Stage). The data plane calls a handful of hooks here; the
-//! logic stays out of the handshake, the connection loop and dispatch.
+//! access log, the execution log and the metric handles, all resolved once per configuration
+//! load and kept in the compiled [`Stage`](crate::runtime::Stage). The data plane calls a
+//! handful of hooks here; the logic stays out of the handshake, the connection loop and
+//! dispatch. The process log's connection and failure lines are written here too.
 
 use crate::access_log::{AccessLogSink, StageAccessLog};
 use crate::error::{Fault, IntegrationError};
-use crate::integrations::IntegrationReply;
+use crate::execution_log::RouteLog;
+use crate::integrations::{IntegrationReply, Invocation};
 use crate::metrics::{DirectionLabels, Metrics, RouteLabels};
 use crate::outbound::Outbound;
+use crate::process_log;
 use crate::runtime::Runtime;
 use crate::throttle::{ConnectRefusal, ConnectionLimiter, IpSlot, Limits, TokenBucket};
 use http::StatusCode;
@@ -18,7 +21,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use switchboard_core::access_log_format::{AccessLogFormat, AccessOutcome};
-use switchboard_core::config::{Config, StageConfig};
+use switchboard_core::config::{ApiConfig, Config, StageConfig};
 use switchboard_core::context::{ConnectionInfo, DisconnectStatus, EventType, RequestContext};
 use switchboard_core::frames;
 use tokio::time::Instant;
@@ -102,6 +105,8 @@ impl GatewayOps {
 #[derive(Clone)]
 struct RouteOps {
     bucket: Option<Arc<TokenBucket>>,
+    /// What `loggingLevel` and `dataTraceEnabled` ask for.
+    exec: RouteLog,
     messages_in: Counter,
     bytes_in: Counter,
     latency: Histogram,
@@ -112,7 +117,12 @@ struct RouteOps {
 }
 
 impl RouteOps {
-    fn new(metrics: &Metrics, labels: RouteLabels, bucket: Option<Arc<TokenBucket>>) -> Self {
+    fn new(
+        metrics: &Metrics,
+        labels: RouteLabels,
+        bucket: Option<Arc<TokenBucket>>,
+        exec: RouteLog,
+    ) -> Self {
         let direction = |d| DirectionLabels {
             api: labels.api.clone(),
             stage: labels.stage.clone(),
@@ -121,6 +131,7 @@ impl RouteOps {
         };
         Self {
             bucket,
+            exec,
             messages_in: metrics.messages.get_or_create_owned(&direction("in")),
             bytes_in: metrics.bytes.get_or_create_owned(&direction("in")),
             latency: metrics.integration_latency.get_or_create_owned(&labels),
@@ -158,6 +169,7 @@ impl Default for StageOps {
             "",
             "",
             &StageConfig::default(),
+            None,
             &[],
             None,
         )
@@ -190,7 +202,15 @@ pub fn attach(runtime: &mut Runtime, gateway: &Arc<GatewayOps>, previous: Option
                 .and_then(|p| p.apis.get(api_id))
                 .and_then(|a| a.stages.get(name))
                 .map(|s| &s.ops);
-            let ops = StageOps::build(gateway, api_id, name, stage_config, &keys, before);
+            let ops = StageOps::build(
+                gateway,
+                api_id,
+                name,
+                stage_config,
+                Some(api_config),
+                &keys,
+                before,
+            );
             match Arc::get_mut(stage) {
                 Some(stage) => stage.ops = ops,
                 None => unattached(api_id, name),
@@ -216,6 +236,7 @@ impl StageOps {
         api: &str,
         stage: &str,
         config: &StageConfig,
+        api_config: Option<&ApiConfig>,
         route_keys: &[String],
         previous: Option<&StageOps>,
     ) -> Self {
@@ -243,9 +264,14 @@ impl StageOps {
                     .or(default.detailed_metrics_enabled)
                     .unwrap_or(false);
                 let route_label = if detailed { key.as_str() } else { "" };
+                let integration = api_config.and_then(|api| {
+                    let target = api.routes.get(key)?.target.as_deref()?;
+                    api.integrations.get(target.strip_prefix("integrations/")?)
+                });
+                let exec = RouteLog::resolve(default, own, integration, &config.stage_variables);
                 (
                     key.clone(),
-                    RouteOps::new(metrics, labels(route_label), bucket),
+                    RouteOps::new(metrics, labels(route_label), bucket, exec),
                 )
             })
             .collect();
@@ -265,7 +291,12 @@ impl StageOps {
                     destination: Arc::from(settings.destination.as_str()),
                 }),
             routes,
-            stage_level: RouteOps::new(metrics, labels(""), None),
+            stage_level: RouteOps::new(
+                metrics,
+                labels(""),
+                None,
+                RouteLog::resolve(default, None, None, &config.stage_variables),
+            ),
             messages_out: metrics.messages.get_or_create_owned(&out),
             bytes_out: metrics.bytes.get_or_create_owned(&out),
         }
@@ -306,6 +337,14 @@ impl StageOps {
                 ..AccessOutcome::default()
             },
         );
+        if route.exec.is_on() {
+            route.exec.without_integration(
+                &ctx,
+                429,
+                format_args!("Execution failed: too many requests ({refused})"),
+            );
+        }
+        tracing::debug!(source_ip = %info.source_ip, refused, "connection refused with 429");
         Err(StatusCode::TOO_MANY_REQUESTS)
     }
 
@@ -340,10 +379,20 @@ impl StageOps {
                 ..AccessOutcome::default()
             },
         );
+        let route = self.route("$connect");
+        if route.exec.is_on() {
+            route.exec.without_integration(
+                &ctx,
+                200,
+                format_args!("No $connect route: the connection is accepted"),
+            );
+        }
+        process_log::connected(info);
     }
 
     /// A connection ended and there is no `$disconnect` route: logged with status 200.
     pub fn disconnected_without_route(&self, info: &ConnectionInfo, status: &DisconnectStatus) {
+        process_log::disconnected(info, status);
         let mut ctx = RequestContext::new(info, EventType::Disconnect, "$disconnect");
         ctx.disconnect = Some(status);
         self.log(
@@ -353,6 +402,14 @@ impl StageOps {
                 ..AccessOutcome::default()
             },
         );
+        let route = self.route("$disconnect");
+        if route.exec.is_on() {
+            route.exec.without_integration(
+                &ctx,
+                200,
+                format_args!("No $disconnect route: nothing to call"),
+            );
+        }
     }
 
     /// Counts an inbound message for `route_key` and applies its throttle; a throttled message
@@ -381,6 +438,13 @@ impl StageOps {
                 ..AccessOutcome::default()
             },
         );
+        if route.exec.is_on() {
+            route.exec.without_integration(
+                &ctx,
+                429,
+                format_args!("Execution failed: the route is throttled (too many requests)"),
+            );
+        }
         let frame = frames::too_many_requests(info.connection_id.as_str(), ctx.request_id.as_str());
         Some(Outbound::Text(frame.into()))
     }
@@ -401,24 +465,43 @@ impl StageOps {
                 ..AccessOutcome::default()
             },
         );
+        if route.exec.is_on() {
+            route.exec.without_integration(
+                &ctx,
+                403,
+                format_args!(
+                    "Execution failed: no route matches the message and there is no $default route"
+                ),
+            );
+        }
         let frame = frames::forbidden(info.connection_id.as_str(), ctx.request_id.as_str());
         Outbound::Text(frame.into())
     }
 
-    /// Runs an integration call for `ctx`, timing it, counting its errors and writing its
-    /// access-log line.
+    /// Runs an integration call for `inv`, timing it, counting its errors, and writing its
+    /// access-log line, its execution-log lines (when the route's `loggingLevel` asks for
+    /// them) and the process log's connection and failure lines.
     pub async fn observe<F>(
         &self,
-        ctx: &RequestContext<'_>,
+        inv: &Invocation<'_>,
         call: F,
     ) -> Result<IntegrationReply, IntegrationError>
     where
         F: Future<Output = Result<IntegrationReply, IntegrationError>>,
     {
+        let ctx = inv.ctx;
+        let route = self.route(ctx.route_key);
+        if ctx.event_type == EventType::Disconnect {
+            if let Some(status) = ctx.disconnect {
+                process_log::disconnected(ctx.connection, status);
+            }
+        }
+        if route.exec.writes_starts() {
+            route.exec.started(inv);
+        }
         let started = Instant::now();
         let result = call.await;
         let elapsed = started.elapsed();
-        let route = self.route(ctx.route_key);
         route.latency.observe(elapsed.as_secs_f64());
         let connect = ctx.event_type == EventType::Connect;
         let error_text;
@@ -459,6 +542,21 @@ impl StageOps {
                 }
             }
         };
+        if route.exec.is_on() {
+            route.exec.finished(inv, &result, outcome.status, elapsed);
+        }
+        match (&result, ctx.event_type) {
+            // The result of `$disconnect` is ignored (docs/behaviour.md §3.3); dispatch says so at debug.
+            (_, EventType::Disconnect) => {}
+            (Err(e), _) => process_log::integration_failed(ctx, e),
+            (Ok(_), EventType::Connect) if outcome.status == 200 => {
+                process_log::connected(ctx.connection)
+            }
+            (Ok(_), EventType::Connect) => {
+                process_log::connect_refused(ctx.connection, outcome.status)
+            }
+            (Ok(_), EventType::Message) => {}
+        }
         if self.access_log.is_some() {
             let outcome = AccessOutcome {
                 integration_latency_ms: Some(elapsed.as_millis() as u64),

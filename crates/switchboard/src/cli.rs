@@ -6,12 +6,21 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
 
+/// `switchboard --version`: the package version and the git revision it was built from
+/// (`unknown` outside a git checkout; see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("SWITCHBOARD_GIT_REVISION"),
+    ")"
+);
+
 /// Switchboard: a self-hosted WebSocket API gateway that behaves like Amazon API Gateway
 /// WebSocket APIs — same routes, events, error frames and @connections API.
 ///
 /// Every flag can also be set with an environment variable (shown in brackets).
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, propagate_version = true)]
+#[command(name = "switchboard", version = VERSION, propagate_version = true)]
 pub struct Cli {
     /// Log line format.
     #[arg(

@@ -589,3 +589,35 @@ fn log_colours_only_on_a_terminal_and_never_with_no_color() {
     assert!(no_color.contains("configuration loaded"), "{no_color}");
     assert!(!no_color.contains('\u{1b}'), "{no_color:?}");
 }
+
+#[test]
+fn version_names_the_git_revision_it_was_built_from() {
+    let out = Command::new(BIN)
+        .arg("--version")
+        .output()
+        .expect("switchboard runs");
+    assert!(out.status.success());
+    let version = String::from_utf8_lossy(&out.stdout);
+    let pattern = version_pattern();
+    let revision = pattern
+        .captures(version.trim_end())
+        .unwrap_or_else(|| panic!("--version printed {version:?}"))
+        .get(1)
+        .map(|m| m.as_str().to_owned())
+        .expect("a revision");
+    // Built from this checkout: the revision is its HEAD (build.rs rebuilds when HEAD moves).
+    let head = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    match head {
+        Some(head) => assert_eq!(revision, head, "{version}"),
+        None => assert_eq!(revision, "unknown", "{version}"),
+    }
+}
+
+fn version_pattern() -> regex::Regex {
+    regex::Regex::new(r"^switchboard \d+\.\d+\.\d+ \(git ([0-9a-f]{7,}|unknown)\)$").expect("regex")
+}

@@ -71,3 +71,28 @@ async fn the_http_backend_example_serves_messages_through_a_python_http_service(
     assert_eq!(reply["youSaid"], "hello there");
     assert_eq!(reply["online"], 1);
 }
+
+#[tokio::test]
+async fn the_dynamodb_example_says_in_one_line_that_moto_server_is_missing() {
+    // Nothing listens on this port, and there is no moto_server to start on it.
+    let port = switchboard_testkit::closed_port().await;
+    let out = Command::new("bash")
+        .arg("../../examples/dynamodb-chat/run.sh")
+        .env("DYNAMODB_ENDPOINT", format!("http://127.0.0.1:{port}"))
+        .env("MOTO_SERVER", "/nonexistent/moto_server")
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: moto_server is not installed and nothing listens on 127.0.0.1:{port}: \
+             pip install \"moto[server]\" (or start DynamoDB Local there, or set \
+             DYNAMODB_ENDPOINT)\n"
+        )
+    );
+    // It stopped before building or starting anything.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+}

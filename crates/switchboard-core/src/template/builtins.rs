@@ -28,7 +28,12 @@ impl Renderer<'_, '_> {
         }
         match &self.body_doc {
             Some(Ok(doc)) => Ok(doc.clone()),
-            Some(Err(m)) => Err(self.err(at, m.clone())),
+            Some(Err(m)) => {
+                // An empty body is never a client's doing on `$connect`/`$disconnect`.
+                let mut e = self.err(at, m.clone());
+                e.client_input = !self.ctx.body.is_empty();
+                Err(e)
+            }
             None => Err(self.err(at, "the message body was not parsed")),
         }
     }

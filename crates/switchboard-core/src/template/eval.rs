@@ -73,6 +73,7 @@ impl<'r, 'c> Renderer<'r, 'c> {
             line,
             column,
             message: message.into(),
+            client_input: false,
         }
     }
 

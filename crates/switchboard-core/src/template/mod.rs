@@ -142,6 +142,11 @@ pub struct TemplateError {
     pub column: usize,
     /// What is wrong.
     pub message: String,
+    /// The render failed on the client's message rather than on the template: `$input.json`
+    /// or `$input.path` read a non-empty body that is not JSON (or too large a document).
+    /// The gateway counts and logs such a failure as the client's, not as a configuration
+    /// problem.
+    pub client_input: bool,
 }
 
 /// Supplies `$context.*` values (docs/behaviour.md §4.6).
@@ -216,6 +221,7 @@ impl Template {
                      ({MAX_TEMPLATE_BYTES} bytes)",
                     source.len()
                 ),
+                client_input: false,
             });
         }
         let nodes = parser::Parser::new(source).parse_template()?;

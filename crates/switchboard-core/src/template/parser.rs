@@ -90,6 +90,7 @@ impl<'s> Parser<'s> {
             line,
             column,
             message: message.into(),
+            client_input: false,
         }
     }
 

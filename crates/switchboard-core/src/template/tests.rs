@@ -230,7 +230,15 @@ fn json_helpers_on_a_non_json_body_fail_the_render() {
     let e = render("x $input.json('$.a')", "not json").unwrap_err();
     assert_eq!((e.line, e.column), (1, 10), "points at `json`");
     assert!(e.message.contains("not valid JSON"), "{e}");
-    assert!(render("$input.path('$')", "").is_err());
+    assert!(e.client_input, "the client's body is to blame");
+    // An empty body (`$connect`, `$disconnect`) is the template's problem, not a client's.
+    assert!(!render("$input.path('$')", "").unwrap_err().client_input);
+    // Other render failures are the template's.
+    assert!(
+        !render("$util.base64Decode('***')", "{}")
+            .unwrap_err()
+            .client_input
+    );
     // A template that does not look at the body does not care.
     assert_eq!(
         ok("{\"statusCode\":200}", "not json"),

@@ -1118,6 +1118,7 @@ fn a_template_error_becomes_a_located_problem_with_the_template_position() {
         line: 2,
         column: 5,
         message: "#if without #end".to_owned(),
+        client_input: false,
     });
     assert_eq!(
         message,
