@@ -305,7 +305,8 @@ async fn sender(args: &Args, counters: &Counters, end: Instant) {
         n += 1;
         let payload = format!("push-{me}-{n}");
         let uri = format!("{}/@connections/{}", args.mgmt, encode_segment(&id));
-        let Ok(request) = hyper::Request::post(uri).body(Full::new(bytes::Bytes::from(payload.clone())))
+        let Ok(request) =
+            hyper::Request::post(uri).body(Full::new(bytes::Bytes::from(payload.clone())))
         else {
             continue;
         };

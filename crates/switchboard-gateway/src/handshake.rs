@@ -241,7 +241,11 @@ async fn run_connect(
         stage,
         handshake: Some(handshake),
     };
-    match stage.ops.observe(&inv, route.integration.invoke(&inv)).await {
+    match stage
+        .ops
+        .observe(&inv, route.integration.invoke(&inv))
+        .await
+    {
         Ok(reply) if (200..300).contains(&reply.status) => Ok(reply.subprotocol),
         Ok(reply) => {
             tracing::debug!(status = reply.status, "$connect refused the connection");

@@ -30,7 +30,6 @@ use switchboard_core::policy::{connect_arn, wildcard_match};
 /// Deadline of a REQUEST authorizer call.
 const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 
-
 /// What authorization established about a caller.
 #[derive(Debug, Clone, Default)]
 pub struct Grant {
