@@ -4,6 +4,8 @@
 /// A parsed action ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceAction {
+    /// Partition (`aws`, `aws-cn`, `aws-us-gov`): decides the endpoint's DNS suffix.
+    pub partition: String,
     /// Region the service is called (and signed) in.
     pub region: String,
     /// The service as named in the ARN (`dynamodb`, `sqs`, `kinesis`, `states`, `events`).
@@ -87,9 +89,14 @@ impl ServiceAction {
     /// Parses an action ARN.
     pub fn parse(uri: &str) -> Result<Self, ServiceActionError> {
         let malformed = || ServiceActionError::Malformed(uri.to_owned());
-        let rest = uri
-            .strip_prefix("arn:aws:apigateway:")
+        let (partition, rest) = uri
+            .strip_prefix("arn:")
+            .and_then(|r| r.split_once(':'))
             .ok_or_else(malformed)?;
+        if !crate::arn::is_partition(partition) {
+            return Err(malformed());
+        }
+        let rest = rest.strip_prefix("apigateway:").ok_or_else(malformed)?;
         let mut parts = rest.splitn(3, ':');
         let (Some(region), Some(service), Some(path)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -108,6 +115,7 @@ impl ServiceAction {
             .map(|(_, p)| *p)
             .ok_or_else(|| ServiceActionError::UnknownService(service.to_owned()))?;
         Ok(Self {
+            partition: partition.to_owned(),
             region: region.to_owned(),
             service: service.to_owned(),
             action: action.to_owned(),
@@ -122,8 +130,9 @@ impl ServiceAction {
 
     /// The real regional endpoint, used when `aws.endpoints.{service}` is not set.
     pub fn default_endpoint(&self) -> String {
+        let suffix = crate::arn::dns_suffix(&self.partition).unwrap_or("amazonaws.com");
         format!(
-            "https://{}.{}.amazonaws.com/",
+            "https://{}.{}.{suffix}/",
             self.protocol.signing_name, self.region
         )
     }
@@ -144,6 +153,27 @@ mod tests {
             a.default_endpoint(),
             "https://dynamodb.us-east-1.amazonaws.com/"
         );
+    }
+
+    #[test]
+    fn every_partition_is_called_at_its_own_endpoint() {
+        for (uri, endpoint) in [
+            (
+                "arn:aws-cn:apigateway:cn-north-1:sqs:action/SendMessage",
+                "https://sqs.cn-north-1.amazonaws.com.cn/",
+            ),
+            (
+                "arn:aws-us-gov:apigateway:us-gov-west-1:dynamodb:action/PutItem",
+                "https://dynamodb.us-gov-west-1.amazonaws.com/",
+            ),
+        ] {
+            let a = ServiceAction::parse(uri).unwrap_or_else(|e| panic!("{uri}: {e}"));
+            assert_eq!(a.default_endpoint(), endpoint);
+        }
+        assert!(matches!(
+            ServiceAction::parse("arn:aws-iso:apigateway:us-east-1:sqs:action/SendMessage"),
+            Err(ServiceActionError::Malformed(_))
+        ));
     }
 
     #[test]

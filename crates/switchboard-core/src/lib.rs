@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log_format;
+pub mod arn;
 pub mod aws_action;
 pub mod config;
 pub mod context;

@@ -2,10 +2,9 @@
 //! invoke its integration, and answer with the reply (two-way) or an error frame.
 
 use crate::connection::ConnectionTask;
-use crate::error::IntegrationError;
-use crate::integrations::{Integration, IntegrationReply, Invocation};
-use crate::outbound::Outbound;
-use crate::outbound::MAX_MESSAGE_BYTES;
+use crate::error::{ErrorKind, IntegrationError};
+use crate::integrations::{Integration, IntegrationReply, Invocation, Place};
+use crate::outbound::{Outbound, MAX_MESSAGE_BYTES};
 use crate::runtime::{Route, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
@@ -13,7 +12,9 @@ use bytes::Bytes;
 use std::sync::Arc;
 use switchboard_core::context::{ConnectionInfo, DisconnectStatus, EventType, RequestContext};
 use switchboard_core::frames;
+use switchboard_core::ids::AwsId;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// A data message from the client.
@@ -24,10 +25,11 @@ pub enum Inbound {
     Binary(Bytes),
 }
 
-/// Handles one client message. MOCK answers here and the reply is returned for the connection
-/// task to write; others run in their own task, taking the in-flight `permit` with them, and
-/// answer through the outbound queue. The permit stays with the connection when no backend is
-/// called, so the next message does not wait to acquire one.
+/// Handles one client message. MOCK answers here while its templates are cheap, and the reply
+/// is returned for the connection task to write; others — and MOCK calls whose templates prove
+/// costly — run in their own task, taking the in-flight `permit` with them, and answer through
+/// the outbound queue. The permit stays with the connection when no task is spawned, so the
+/// next message does not wait to acquire one.
 pub async fn message(
     task: &ConnectionTask,
     inbound: Inbound,
@@ -59,8 +61,10 @@ pub async fn message(
     if let Some(frame) = crate::validation::reject(route, info, body.as_str()) {
         return Some(Outbound::Text(frame.into()));
     }
-    // MOCK needs no I/O: it runs here. Not through `Integration::invoke`, whose future is
-    // sized for every integration type and would be carried by every idle connection's task.
+    // MOCK needs no I/O: it runs here while its renders stay within the inline budget. Not
+    // through `Integration::invoke`, whose future is sized for every integration type and
+    // would be carried by every idle connection's task.
+    let mut begun: Option<Begun> = None;
     if let Integration::Mock(mock) = &*route.integration {
         let ctx = RequestContext::new(info, EventType::Message, &route.key);
         let inv = Invocation {
@@ -70,18 +74,31 @@ pub async fn message(
             stage,
             handshake: None,
         };
-        let result = stage
-            .ops
-            .observe(&inv, async { deliverable(route, mock.invoke(&inv)) })
-            .await;
-        return reply(route, &ctx, result);
+        let started = stage.ops.begin(&inv);
+        if let Some(result) = mock.invoke_inline(&inv) {
+            let result = deliverable(route, result);
+            stage.ops.record(&inv, started, &result);
+            return reply(route, &ctx, result);
+        }
+        // Too costly to finish here: the same request goes on in its own task.
+        begun = Some(Begun {
+            request_id: ctx.request_id,
+            message_id: ctx.message_id,
+            request_time_epoch: ctx.request_time_epoch,
+            started,
+        });
     }
     let permit = permit.take();
     let (shared, route, stage) = (Arc::clone(shared), Arc::clone(route), Arc::clone(stage));
     let outbound = Arc::clone(&task.outbound);
     // Tracked: shutdown waits for calls in flight as it waits for `$disconnect`s.
     task.state.tasks.spawn(async move {
-        let ctx = RequestContext::new(&shared.info, EventType::Message, &route.key);
+        let mut ctx = RequestContext::new(&shared.info, EventType::Message, &route.key);
+        if let Some(b) = &begun {
+            ctx.request_id = b.request_id;
+            ctx.message_id = b.message_id;
+            ctx.request_time_epoch = b.request_time_epoch;
+        }
         let inv = Invocation {
             ctx: &ctx,
             body: body.as_str(),
@@ -89,11 +106,20 @@ pub async fn message(
             stage: &stage,
             handshake: None,
         };
+        let call = async {
+            match &*route.integration {
+                // Its templates proved too costly to render inline: straight to the pool.
+                Integration::Mock(mock) => mock.invoke(&inv, Place::Pool).await,
+                integration => integration.invoke(&inv).await,
+            }
+        };
+        let started = match &begun {
+            Some(b) => b.started,
+            None => stage.ops.begin(&inv),
+        };
         let result = stage
             .ops
-            .observe(&inv, async {
-                deliverable(&route, route.integration.invoke(&inv).await)
-            })
+            .observe_from(&inv, started, async { deliverable(&route, call.await) })
             .await;
         drop(permit);
         if let Some(out) = reply(&route, &ctx, result) {
@@ -102,6 +128,14 @@ pub async fn message(
         }
     });
     None
+}
+
+/// A MOCK request that began inline and goes on in its own task: its ids and start time.
+struct Begun {
+    request_id: AwsId,
+    message_id: Option<AwsId>,
+    request_time_epoch: i64,
+    started: Instant,
 }
 
 /// A two-way reply larger than a message may be fails the call: replies obey the same limit
@@ -119,9 +153,12 @@ fn deliverable(
                     .is_some_and(|b| b.len() > MAX_MESSAGE_BYTES) =>
         {
             let bytes = reply.body.as_ref().map_or(0, Bytes::len);
-            Err(IntegrationError::BadReply(format!(
-                "reply of {bytes} bytes is larger than the {MAX_MESSAGE_BYTES}-byte message limit"
-            )))
+            Err(IntegrationError::backend(
+                ErrorKind::BadReply,
+                format!(
+                    "reply of {bytes} bytes is larger than the {MAX_MESSAGE_BYTES}-byte message limit"
+                ),
+            ))
         }
         other => other,
     }

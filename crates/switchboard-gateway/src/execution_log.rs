@@ -9,7 +9,7 @@
 //! client's message (or the upgrade's headers) and the reply, each cut at
 //! [`DATA_TRACE_BYTES`], to the lines of whatever the level writes.
 
-use crate::error::{Fault, IntegrationError};
+use crate::error::{IntegrationError, Side};
 use crate::integrations::{IntegrationReply, Invocation, UriTemplate};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -165,10 +165,10 @@ impl RouteLog {
                 level,
                 format_args!(
                     "Execution failed due to {}: {e} (after {ms} ms)",
-                    match e.fault() {
-                        Fault::Backend => "an integration error",
-                        Fault::Internal => "a configuration error",
-                        Fault::Client => "a client error",
+                    match e.side() {
+                        Side::Backend => "an integration error",
+                        Side::Internal => "a configuration error",
+                        Side::Client => "a client error",
                     }
                 ),
             ),

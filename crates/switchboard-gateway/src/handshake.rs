@@ -7,7 +7,6 @@ use crate::auth::sigv4::SignedRequest;
 use crate::auth::{ConnectAuth, ConnectRequest, Grant};
 use crate::connection::ConnectionTask;
 use crate::dispatch;
-use crate::error::Fault;
 use crate::head::{parse_headers, RecordedHead};
 use crate::integrations::Invocation;
 use crate::metrics::{RefusalLabels, StageLabels};
@@ -253,13 +252,8 @@ async fn run_connect(
                 StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             ))
         }
-        Err(e) => {
-            // A failed Lambda invocation refuses with 502 (docs/behaviour.md §3.1); our own faults 500.
-            Err(Refused(match e.fault() {
-                Fault::Backend => StatusCode::BAD_GATEWAY,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            }))
-        }
+        // 502 when the backend failed, 500 when the gateway did (docs/behaviour.md §3.1).
+        Err(e) => Err(Refused(e.connect_status())),
     }
 }
 

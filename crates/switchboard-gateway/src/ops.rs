@@ -5,7 +5,7 @@
 //! dispatch. The process log's connection and failure lines are written here too.
 
 use crate::access_log::{AccessLogSink, StageAccessLog};
-use crate::error::{Fault, IntegrationError};
+use crate::error::{IntegrationError, Side};
 use crate::execution_log::RouteLog;
 use crate::integrations::{IntegrationReply, Invocation};
 use crate::metrics::{DirectionLabels, Metrics, RouteLabels};
@@ -489,23 +489,55 @@ impl StageOps {
     where
         F: Future<Output = Result<IntegrationReply, IntegrationError>>,
     {
+        let started = self.begin(inv);
+        self.observe_from(inv, started, call).await
+    }
+
+    /// [`StageOps::observe`] for a request that [`StageOps::begin`] already started (a MOCK
+    /// render that began inline and goes on in its own task).
+    pub async fn observe_from<F>(
+        &self,
+        inv: &Invocation<'_>,
+        started: Instant,
+        call: F,
+    ) -> Result<IntegrationReply, IntegrationError>
+    where
+        F: Future<Output = Result<IntegrationReply, IntegrationError>>,
+    {
+        let result = call.await;
+        self.record(inv, started, &result);
+        result
+    }
+
+    /// The start of a request for `inv`: its first execution-log lines; returns when it began.
+    pub fn begin(&self, inv: &Invocation<'_>) -> Instant {
         let ctx = inv.ctx;
-        let route = self.route(ctx.route_key);
         if ctx.event_type == EventType::Disconnect {
             if let Some(status) = ctx.disconnect {
                 process_log::disconnected(ctx.connection, status);
             }
         }
+        let route = self.route(ctx.route_key);
         if route.exec.writes_starts() {
             route.exec.started(inv);
         }
-        let started = Instant::now();
-        let result = call.await;
+        Instant::now()
+    }
+
+    /// Counts and logs the end of a request for `inv` that began at `started`.
+    pub fn record(
+        &self,
+        inv: &Invocation<'_>,
+        started: Instant,
+        result: &Result<IntegrationReply, IntegrationError>,
+    ) {
+        let ctx = inv.ctx;
+        let route = self.route(ctx.route_key);
         let elapsed = started.elapsed();
         route.latency.observe(elapsed.as_secs_f64());
         let connect = ctx.event_type == EventType::Connect;
         let error_text;
-        let outcome = match &result {
+        let outcome = match result {
             Ok(reply) => {
                 if reply.status >= 400 {
                     route.integration_errors.inc();
@@ -522,16 +554,16 @@ impl StageOps {
                 }
             }
             Err(e) => {
-                match e.fault() {
-                    Fault::Backend => route.integration_errors.inc(),
-                    Fault::Internal => route.execution_errors.inc(),
-                    Fault::Client => route.client_errors.inc(),
+                match e.side() {
+                    Side::Backend => route.integration_errors.inc(),
+                    Side::Internal => route.execution_errors.inc(),
+                    Side::Client => route.client_errors.inc(),
                 };
                 error_text = e.to_string();
                 AccessOutcome {
-                    // The `$connect` refusal statuses of the handshake (docs/behaviour.md §3.1).
-                    status: if connect && e.fault() == Fault::Backend {
-                        502
+                    // The `$connect` refusal status of the handshake (docs/behaviour.md §3.1).
+                    status: if connect {
+                        e.connect_status().as_u16()
                     } else {
                         500
                     },
@@ -543,9 +575,9 @@ impl StageOps {
             }
         };
         if route.exec.is_on() {
-            route.exec.finished(inv, &result, outcome.status, elapsed);
+            route.exec.finished(inv, result, outcome.status, elapsed);
         }
-        match (&result, ctx.event_type) {
+        match (result, ctx.event_type) {
             // The result of `$disconnect` is ignored (docs/behaviour.md §3.3); dispatch says so at debug.
             (_, EventType::Disconnect) => {}
             (Err(e), _) => process_log::integration_failed(ctx, e),
@@ -564,7 +596,6 @@ impl StageOps {
             };
             self.log(ctx, &outcome);
         }
-        result
     }
 
     /// Counts a message about to be written to the client.

@@ -2,7 +2,7 @@
 //! "Process logs"): one when a connection is accepted, refused by `$connect` or ends, and one
 //! per failed integration call at the level its cause deserves. Never one per message.
 
-use crate::error::{Fault, IntegrationError};
+use crate::error::{IntegrationError, Side};
 use crate::execution_log::TraceText;
 use switchboard_core::context::{ConnectionInfo, DisconnectStatus, RequestContext};
 
@@ -69,19 +69,19 @@ pub fn integration_failed(ctx: &RequestContext<'_>, error: &IntegrationError) {
         &ctx.request_id,
         ctx.route_key,
     );
-    match error.fault() {
-        Fault::Client => tracing::debug!(
+    match error.side() {
+        Side::Client => tracing::debug!(
             %connection_id, %request_id, route,
             error = %error,
             "the client's message cannot be handled by the route's integration (a client error; \
              the client got `Internal server error`)"
         ),
-        Fault::Backend => tracing::warn!(
+        Side::Backend => tracing::warn!(
             %connection_id, %request_id, route,
             error = %error,
             "integration failed: the backend"
         ),
-        Fault::Internal => tracing::warn!(
+        Side::Internal => tracing::warn!(
             %connection_id, %request_id, route,
             error = %error,
             "integration failed: the gateway or its configuration"

@@ -4,7 +4,7 @@
 
 use crate::auth::{build_authorizers, AuthDirectory, ConnectAuth};
 use crate::error::BuildError;
-use crate::integrations::{Integration, IntegrationEnv};
+use crate::integrations::{Integration, IntegrationEnv, TemplateRunner};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use switchboard_core::config::{
@@ -75,6 +75,7 @@ impl Runtime {
             aws: config.aws.clone(),
             credentials,
             max_concurrent_calls: config.server.limits.max_concurrent_calls_per_integration,
+            templates: TemplateRunner::new(config.server.limits.render_budget()),
         };
         let mut apis = HashMap::new();
         for (id, api) in &config.apis {

@@ -119,6 +119,15 @@ pub struct ServerLimits {
     /// shutdown, so a load balancer notices first. Default 0.
     #[serde(default)]
     pub drain_delay_seconds: u64,
+    /// Extension: most evaluation steps one mapping-template render may take.
+    #[serde(default = "default_max_template_steps")]
+    pub max_template_steps: u64,
+    /// Extension: largest output of one mapping-template render, in bytes.
+    #[serde(default = "default_max_template_output_bytes")]
+    pub max_template_output_bytes: usize,
+    /// Extension: longest one mapping-template render may run, in milliseconds.
+    #[serde(default = "default_template_timeout_millis")]
+    pub template_timeout_millis: u64,
 }
 
 impl Default for ServerLimits {
@@ -135,6 +144,22 @@ impl Default for ServerLimits {
             new_connections_per_second: None,
             max_connections_per_ip: None,
             drain_delay_seconds: 0,
+            max_template_steps: default_max_template_steps(),
+            max_template_output_bytes: default_max_template_output_bytes(),
+            template_timeout_millis: default_template_timeout_millis(),
+        }
+    }
+}
+
+impl ServerLimits {
+    /// The budget of one mapping-template render these limits give.
+    pub fn render_budget(&self) -> crate::template::RenderBudget {
+        crate::template::RenderBudget {
+            max_steps: self.max_template_steps,
+            max_output_bytes: self.max_template_output_bytes,
+            max_time: Some(std::time::Duration::from_millis(
+                self.template_timeout_millis,
+            )),
         }
     }
 }
@@ -162,6 +187,15 @@ fn default_max_inflight() -> usize {
 }
 fn default_max_concurrent_calls() -> usize {
     1024
+}
+fn default_max_template_steps() -> u64 {
+    crate::template::DEFAULT_MAX_STEPS
+}
+fn default_max_template_output_bytes() -> usize {
+    crate::template::DEFAULT_MAX_OUTPUT_BYTES
+}
+fn default_template_timeout_millis() -> u64 {
+    crate::template::DEFAULT_MAX_TIME.as_millis() as u64
 }
 
 /// `[management]`: the `@connections` API.

@@ -6,6 +6,7 @@
 use super::error::{KeyPath, Severity};
 use super::model::*;
 use super::route_selection;
+use crate::arn::{is_account_id, is_partition, is_region, FunctionArn};
 use crate::selection::{SelectionError, SelectionExpression};
 use crate::template::{Template, TemplateError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -264,6 +265,12 @@ impl Checks<'_> {
                 "maxInflightPerConnection",
                 limits.max_inflight_per_connection as u64,
             ),
+            ("maxTemplateSteps", limits.max_template_steps),
+            (
+                "maxTemplateOutputBytes",
+                limits.max_template_output_bytes as u64,
+            ),
+            ("templateTimeoutMillis", limits.template_timeout_millis),
         ] {
             if value == 0 {
                 self.fail(
@@ -855,9 +862,7 @@ impl Checks<'_> {
                 is_http_url(&resolved, leading_variable)
             }
             IntegrationType::AwsProxy => {
-                is_lambda_invocation_uri(&resolved)
-                    || is_lambda_function_arn(&resolved)
-                    || is_http_url(&resolved, leading_variable)
+                FunctionArn::parse(&resolved).is_some() || is_http_url(&resolved, leading_variable)
             }
             IntegrationType::Aws => is_aws_action_uri(&resolved) || leading_variable,
             IntegrationType::Mock => true,
@@ -1250,8 +1255,7 @@ impl Checks<'_> {
             Some(uri) => match substitute_stage_variables(uri) {
                 Err(message) => self.fail(path.key("authorizerUri"), message),
                 Ok((resolved, leading_variable)) => {
-                    if !(is_lambda_invocation_uri(&resolved)
-                        || is_lambda_function_arn(&resolved)
+                    if !(FunctionArn::parse(&resolved).is_some()
                         || is_http_url(&resolved, leading_variable))
                     {
                         self.fail(
@@ -1610,61 +1614,6 @@ fn is_http_url(s: &str, leading_variable: bool) -> bool {
         .or_else(|| s.strip_prefix("https://"))
         .and_then(|rest| rest.split(['/', '?', '#']).next())
         .is_some_and(|host| !host.is_empty())
-}
-
-fn is_partition(s: &str) -> bool {
-    matches!(s, "aws" | "aws-cn" | "aws-us-gov")
-}
-
-fn is_region(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
-}
-
-/// `arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]`.
-fn is_lambda_function_arn(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    match parts.as_slice() {
-        ["arn", partition, "lambda", region, account, "function", name, qualifier @ ..] => {
-            is_partition(partition)
-                && is_region(region)
-                && is_account_id(account)
-                && is_identifier(name, 64, false)
-                && match qualifier {
-                    [] => true,
-                    [q] => {
-                        !q.is_empty()
-                            && q.len() <= 128
-                            && q.chars()
-                                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'))
-                    }
-                    _ => false,
-                }
-        }
-        _ => false,
-    }
-}
-
-/// `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations`.
-fn is_lambda_invocation_uri(s: &str) -> bool {
-    let Some((partition, rest)) = s.strip_prefix("arn:").and_then(|r| r.split_once(':')) else {
-        return false;
-    };
-    let Some((region, rest)) = rest
-        .strip_prefix("apigateway:")
-        .and_then(|r| r.split_once(':'))
-    else {
-        return false;
-    };
-    let function = rest
-        .strip_prefix("lambda:path/2015-03-31/functions/")
-        .and_then(|r| r.strip_suffix("/invocations"));
-    is_partition(partition) && is_region(region) && function.is_some_and(is_lambda_function_arn)
 }
 
 /// `arn:aws:apigateway:{region}:{service}:action/{Action}` (docs/behaviour.md §4.4).

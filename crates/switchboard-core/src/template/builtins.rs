@@ -15,13 +15,11 @@ impl Renderer<'_, '_> {
     /// makes to what `$input.path()` returned show in later calls (as in API Gateway).
     fn body_doc(&mut self, at: Offset) -> Result<Value, TemplateError> {
         if self.body_doc.is_none() {
+            self.scan(self.ctx.body.len(), at)?;
             let doc = match serde_json::from_str::<serde_json::Value>(self.ctx.body) {
-                Ok(json) => {
-                    let mut budget = self.steps_left;
-                    let doc = self.heap.import_json(&json, &mut budget, 0);
-                    self.steps_left = budget;
-                    doc
-                }
+                Ok(json) => self
+                    .metered(at, |heap, budget| heap.import_json(&json, budget, 0))
+                    .map_err(|e| e.message),
                 Err(e) => Err(format!("the message body is not valid JSON ({e})")),
             };
             self.body_doc = Some(doc);
@@ -60,9 +58,7 @@ impl Renderer<'_, '_> {
                     return Ok(Value::Null);
                 };
                 let root = self.body_doc(at)?;
-                let selected = path
-                    .select(&self.heap, &root)
-                    .map_err(|m| self.err(at, m))?;
+                let selected = self.metered(at, |heap, budget| path.select(heap, &root, budget))?;
                 let mut text = String::new();
                 let written = match selected {
                     Selection::One(v) => {
@@ -91,9 +87,7 @@ impl Renderer<'_, '_> {
                     return Ok(Value::Null);
                 };
                 let root = self.body_doc(at)?;
-                let selected = path
-                    .select(&self.heap, &root)
-                    .map_err(|m| self.err(at, m))?;
+                let selected = self.metered(at, |heap, budget| path.select(heap, &root, budget))?;
                 Ok(match selected {
                     Selection::One(v) => v,
                     Selection::Missing => Value::Null,
@@ -171,10 +165,7 @@ impl Renderer<'_, '_> {
             "parseJson" => {
                 let json: serde_json::Value = serde_json::from_str(&text)
                     .map_err(|e| self.err(at, format!("parseJson: invalid JSON ({e})")))?;
-                let mut budget = self.steps_left;
-                let v = self.heap.import_json(&json, &mut budget, 0);
-                self.steps_left = budget;
-                return v.map_err(|m| self.err(at, m));
+                return self.metered(at, |heap, budget| heap.import_json(&json, budget, 0));
             }
             _ => return Ok(Value::Null),
         };

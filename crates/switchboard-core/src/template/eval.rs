@@ -2,13 +2,15 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Instant;
 
 use super::ast::{Accessor, BinOp, Expr, Foreach, Node, Offset, Reference};
+use super::budget::CLOCK_EVERY;
 use super::lexer::line_column;
 use super::value::{to_f64, Heap, MapObj, Value};
 use super::{
-    TemplateContext, TemplateError, MAX_ALLOC_BYTES, MAX_LOOP_ITERATIONS, MAX_OUTPUT_BYTES,
-    MAX_RANGE_LEN, MAX_STEPS, MAX_STRING_BYTES,
+    RenderBudget, TemplateContext, TemplateError, MAX_ALLOC_BYTES, MAX_LOOP_ITERATIONS,
+    MAX_RANGE_LEN, MAX_STRING_BYTES,
 };
 
 /// What a block asks of the blocks around it.
@@ -32,8 +34,17 @@ pub(crate) struct Renderer<'r, 'c> {
     pub heap: Heap,
     /// `#set` variables and loop variables.
     vars: HashMap<Box<str>, Value>,
-    /// Evaluation steps left.
+    /// The limits of this render.
+    budget: RenderBudget,
+    /// Evaluation steps left; 0 once the step or time budget ran out.
     pub steps_left: u64,
+    /// When the time budget runs out; set at the first reading of the clock, so a render of
+    /// fewer than [`CLOCK_EVERY`] steps never reads it.
+    deadline: Option<Instant>,
+    /// The clock is read again when `steps_left` falls to this (0: never, no time budget).
+    clock_at: u64,
+    /// Whether the time budget ran out.
+    timed_out: bool,
     /// Bytes of strings built so far.
     allocated: usize,
     /// Where the construct being evaluated starts (for errors raised from text output).
@@ -50,13 +61,17 @@ pub(crate) struct Renderer<'r, 'c> {
 
 impl<'r, 'c> Renderer<'r, 'c> {
     /// A renderer for one message.
-    pub fn new(ctx: &'r TemplateContext<'c>, src: &'r str) -> Self {
+    pub fn new(ctx: &'r TemplateContext<'c>, src: &'r str, budget: &RenderBudget) -> Self {
         Self {
             ctx,
             src,
             heap: Heap::default(),
             vars: HashMap::new(),
-            steps_left: MAX_STEPS,
+            budget: *budget,
+            steps_left: budget.max_steps,
+            deadline: None,
+            clock_at: next_clock(budget.max_steps, budget),
+            timed_out: false,
             allocated: 0,
             here: 0,
             body_doc: None,
@@ -78,19 +93,103 @@ impl<'r, 'c> Renderer<'r, 'c> {
     }
 
     /// Spends one evaluation step.
+    #[inline]
     pub fn tick(&mut self, at: Offset) -> Result<(), TemplateError> {
-        if self.steps_left == 0 {
-            return Err(self.err(
-                at,
-                format!("the template took more than {MAX_STEPS} evaluation steps"),
-            ));
+        self.spend(1, at)
+    }
+
+    /// Spends `steps` evaluation steps, reading the clock every [`CLOCK_EVERY`] of them. One
+    /// comparison on the common path: `clock_at` is below `steps_left` until either is due.
+    #[inline]
+    pub fn spend(&mut self, steps: u64, at: Offset) -> Result<(), TemplateError> {
+        match self.steps_left.checked_sub(steps) {
+            Some(left) if left > self.clock_at => {
+                self.steps_left = left;
+                Ok(())
+            }
+            _ => self.spend_slowly(steps, at),
         }
-        self.steps_left -= 1;
-        Ok(())
+    }
+
+    /// [`Renderer::spend`] when the budget runs out or the clock is due.
+    #[cold]
+    fn spend_slowly(&mut self, steps: u64, at: Offset) -> Result<(), TemplateError> {
+        let Some(left) = self.steps_left.checked_sub(steps) else {
+            return Err(self.out_of_steps(at));
+        };
+        self.steps_left = left;
+        self.clock_at = next_clock(left, &self.budget);
+        self.check_clock(at)
+    }
+
+    /// The step budget is spent: no later step succeeds either.
+    fn out_of_steps(&mut self, at: Offset) -> TemplateError {
+        self.steps_left = 0;
+        self.err(
+            at,
+            format!(
+                "the template took more than {} evaluation steps",
+                self.budget.max_steps
+            ),
+        )
+    }
+
+    /// Stops the render once its time budget is spent; no later step succeeds either.
+    fn check_clock(&mut self, at: Offset) -> Result<(), TemplateError> {
+        let Some(limit) = self.budget.max_time else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let deadline = *self.deadline.get_or_insert(now + limit);
+        if now < deadline {
+            return Ok(());
+        }
+        self.timed_out = true;
+        self.steps_left = 0;
+        Err(self.err(
+            at,
+            format!(
+                "the template took longer than {} ms to render",
+                limit.as_millis()
+            ),
+        ))
+    }
+
+    /// Whether the render stopped because its step or time budget ran out.
+    pub fn exhausted(&self) -> bool {
+        self.timed_out || self.steps_left == 0
+    }
+
+    /// Runs heap work metered in steps (JSON import, deep comparison) and spends the steps it
+    /// took.
+    pub fn metered<T>(
+        &mut self,
+        at: Offset,
+        work: impl FnOnce(&mut Heap, &mut u64) -> Result<T, String>,
+    ) -> Result<T, TemplateError> {
+        let mut left = self.steps_left;
+        let result = work(&mut self.heap, &mut left);
+        match result {
+            Ok(v) => {
+                self.spend(self.steps_left.saturating_sub(left), at)?;
+                Ok(v)
+            }
+            Err(_) if left == 0 => Err(self.out_of_steps(at)),
+            Err(message) => Err(self.err(at, message)),
+        }
+    }
+
+    /// Spends the steps of scanning `len` bytes of text.
+    pub fn scan(&mut self, len: usize, at: Offset) -> Result<(), TemplateError> {
+        match RenderBudget::text_steps(len) {
+            0 => Ok(()),
+            steps => self.spend(steps, at),
+        }
     }
 
     /// Accounts for a string of `len` bytes about to be built.
     pub fn charge(&mut self, len: usize, at: Offset) -> Result<(), TemplateError> {
+        self.scan(len, at)?;
         if len > MAX_STRING_BYTES {
             return Err(self.err(
                 at,
@@ -129,7 +228,7 @@ impl<'r, 'c> Renderer<'r, 'c> {
     /// Appends to the output (or to a string being built), enforcing the size caps.
     fn emit(&self, out: &mut String, s: &str, top: bool) -> Result<(), TemplateError> {
         let limit = if top {
-            MAX_OUTPUT_BYTES
+            self.budget.max_output_bytes
         } else {
             MAX_STRING_BYTES
         };
@@ -389,12 +488,7 @@ impl<'r, 'c> Renderer<'r, 'c> {
     /// `$context.<path>` via the gateway's [`super::ContextVariables`].
     fn context_value(&mut self, path: &str, at: Offset) -> Result<Value, TemplateError> {
         match self.ctx.context.get(path) {
-            Some(json) => {
-                let mut budget = self.steps_left;
-                let v = self.heap.import_json(&json, &mut budget, 0);
-                self.steps_left = budget;
-                v.map_err(|m| self.err(at, m))
-            }
+            Some(json) => self.metered(at, |heap, budget| heap.import_json(&json, budget, 0)),
             None => Ok(Value::Context(Rc::from(path))),
         }
     }
@@ -635,7 +729,7 @@ impl<'r, 'c> Renderer<'r, 'c> {
         };
         Ok(match op {
             BinOp::Eq | BinOp::Ne => {
-                let eq = self.heap.equals(&a, &b, 0).map_err(|m| self.err(at, m))?;
+                let eq = self.metered(at, |heap, budget| heap.equals(&a, &b, 0, budget))?;
                 Value::Bool(eq == (op == BinOp::Eq))
             }
             BinOp::Lt => Value::Bool(cmp(&a, &b).is_some_and(|o| o.is_lt())),
@@ -655,6 +749,15 @@ impl<'r, 'c> Renderer<'r, 'c> {
             }
             _ => arithmetic(op, &a, &b),
         })
+    }
+}
+
+/// Where `clock_at` goes with `steps_left` steps left: [`CLOCK_EVERY`] steps on, or 0 (the
+/// end of the budget) when there is no time budget.
+fn next_clock(steps_left: u64, budget: &RenderBudget) -> u64 {
+    match budget.max_time {
+        Some(_) => steps_left.saturating_sub(CLOCK_EVERY),
+        None => 0,
     }
 }
 

@@ -106,12 +106,14 @@ impl JsonPath {
             .all(|s| matches!(s, Step::Child(_) | Step::Index(_)))
     }
 
-    /// Applies the path to `root`, a value in `heap`.
-    pub fn select(&self, heap: &Heap, root: &Value) -> Result<Selection, String> {
+    /// Applies the path to `root`, a value in `heap`; `budget` is decremented per value
+    /// visited and the selection fails when it runs out.
+    pub fn select(&self, heap: &Heap, root: &Value, budget: &mut u64) -> Result<Selection, String> {
         let mut current = vec![root.clone()];
         for step in &self.steps {
             let mut next = Vec::new();
             for node in &current {
+                spend(budget, 1)?;
                 match step {
                     Step::Child(name) => {
                         if let Some(v) = member(heap, node, name) {
@@ -128,13 +130,14 @@ impl JsonPath {
                         }
                     }
                     Step::Wildcard => children(heap, node, &mut next),
-                    Step::Deep(name) => deep(heap, node, Some(name), &mut next)?,
-                    Step::DeepWildcard => deep(heap, node, None, &mut next)?,
+                    Step::Deep(name) => deep(heap, node, Some(name), &mut next, budget)?,
+                    Step::DeepWildcard => deep(heap, node, None, &mut next, budget)?,
                 }
                 if next.len() > MAX_RESULTS {
                     return Err(format!("JSONPath selects more than {MAX_RESULTS} values"));
                 }
             }
+            spend(budget, next.len())?;
             current = next;
         }
         if self.definite() {
@@ -144,6 +147,20 @@ impl JsonPath {
                 .map_or(Selection::Missing, Selection::One))
         } else {
             Ok(Selection::Many(current))
+        }
+    }
+}
+
+/// Takes `n` steps from `budget`, failing when there are not that many left.
+fn spend(budget: &mut u64, n: usize) -> Result<(), String> {
+    match budget.checked_sub(u64::try_from(n).unwrap_or(u64::MAX)) {
+        Some(left) => {
+            *budget = left;
+            Ok(())
+        }
+        None => {
+            *budget = 0;
+            Err("render step limit exceeded".into())
         }
     }
 }
@@ -224,11 +241,18 @@ fn children(heap: &Heap, node: &Value, out: &mut Vec<Value>) {
 
 /// `..name` (or `..*` when `name` is `None`): document order, no recursion. A template can
 /// make the document cyclic (`$list.add($list)`), so the walk stops at [`MAX_RESULTS`] nodes.
-fn deep(heap: &Heap, node: &Value, name: Option<&str>, out: &mut Vec<Value>) -> Result<(), String> {
+fn deep(
+    heap: &Heap,
+    node: &Value,
+    name: Option<&str>,
+    out: &mut Vec<Value>,
+    budget: &mut u64,
+) -> Result<(), String> {
     let mut stack = vec![node.clone()];
     let mut visited = 0usize;
     while let Some(n) = stack.pop() {
         visited += 1;
+        spend(budget, 1)?;
         match name {
             Some(name) => {
                 if let Some(v) = member(heap, &n, name) {

@@ -7,6 +7,7 @@
 use std::rc::Rc;
 
 use super::ast::Offset;
+use super::budget::REGEX_COMPILE_STEPS;
 use super::eval::Renderer;
 use super::value::{Obj, Value};
 use super::{TemplateError, MAX_LIST_LEN};
@@ -68,11 +69,9 @@ impl Renderer<'_, '_> {
                 Some(s) => Value::Str(Rc::from(s)),
                 None => Value::Null,
             },
-            ("equals", [other]) => Value::Bool(
-                self.heap
-                    .java_equals(receiver, other, 0)
-                    .map_err(|m| self.err(at, m))?,
-            ),
+            ("equals", [other]) => Value::Bool(self.metered(at, |heap, budget| {
+                heap.java_equals(receiver, other, 0, budget)
+            })?),
             _ => Value::Null,
         })
     }
@@ -82,7 +81,7 @@ impl Renderer<'_, '_> {
         if let Some(re) = self.regexes.get(pattern) {
             return Ok(re.clone());
         }
-        self.tick(at)?;
+        self.spend(REGEX_COMPILE_STEPS, at)?;
         let re = regex::RegexBuilder::new(pattern)
             .size_limit(1 << 20)
             .dfa_size_limit(1 << 20)
@@ -102,6 +101,8 @@ impl Renderer<'_, '_> {
         args: &[Value],
         at: Offset,
     ) -> Result<Value, TemplateError> {
+        // Most string methods read the whole receiver: its length is their work.
+        self.scan(s.len(), at)?;
         let str_arg = |i: usize| match args.get(i) {
             Some(Value::Str(a)) => Some(a.clone()),
             _ => None,
@@ -341,11 +342,7 @@ impl Renderer<'_, '_> {
                 };
                 for (i, item) in order {
                     self.tick(at)?;
-                    if self
-                        .heap
-                        .java_equals(item, x, 0)
-                        .map_err(|m| self.err(at, m))?
-                    {
+                    if self.metered(at, |heap, budget| heap.java_equals(item, x, 0, budget))? {
                         found = Some(i);
                         break;
                     }
@@ -413,11 +410,7 @@ impl Renderer<'_, '_> {
                 let mut found = None;
                 for (i, item) in items.iter().enumerate() {
                     self.tick(at)?;
-                    if self
-                        .heap
-                        .java_equals(item, x, 0)
-                        .map_err(|m| self.err(at, m))?
-                    {
+                    if self.metered(at, |heap, budget| heap.java_equals(item, x, 0, budget))? {
                         found = Some(i);
                         break;
                     }
@@ -520,11 +513,7 @@ impl Renderer<'_, '_> {
                 let mut found = false;
                 for v in &values {
                     self.tick(at)?;
-                    if self
-                        .heap
-                        .java_equals(v, x, 0)
-                        .map_err(|m| self.err(at, m))?
-                    {
+                    if self.metered(at, |heap, budget| heap.java_equals(v, x, 0, budget))? {
                         found = true;
                         break;
                     }

@@ -78,11 +78,14 @@
 //! # Limits (untrusted templates and bodies)
 //!
 //! Templates larger than 300 KB are rejected; nesting deeper than [`MAX_NESTING`] is a parse
-//! error; a render fails (never panics) past [`MAX_OUTPUT_BYTES`] of output, [`MAX_STEPS`]
-//! evaluation steps, [`MAX_LOOP_ITERATIONS`] items in one `#foreach`, [`MAX_RANGE_LEN`] items
-//! in a range, and string/list size caps.
+//! error; a render fails (never panics) past its [`RenderBudget`] (output bytes, evaluation
+//! steps — text counting one step per [`BYTES_PER_STEP`] bytes — and wall time, read inside
+//! the evaluator), [`MAX_LOOP_ITERATIONS`] items in one `#foreach`, [`MAX_RANGE_LEN`] items in
+//! a range, and string/list size caps. [`RenderError::Exhausted`] tells a render stopped by
+//! its step or time budget (which a larger budget might finish) from one that failed.
 
 mod ast;
+mod budget;
 mod builtins;
 mod eval;
 mod expr;
@@ -101,18 +104,18 @@ mod tests;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use budget::{
+    RenderBudget, BYTES_PER_STEP, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME,
+};
+
 /// Largest template accepted by [`Template::parse`] (API Gateway's 300 KB, docs/behaviour.md §4.6).
 pub const MAX_TEMPLATE_BYTES: usize = 300 * 1024;
 /// Deepest nesting of blocks, brackets and operators the parser accepts.
 pub const MAX_NESTING: usize = 64;
-/// Largest rendered output.
-pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 /// Most items one `#foreach` may iterate.
 pub const MAX_LOOP_ITERATIONS: usize = 10_000;
 /// Most items a `[a..b]` range may hold.
 pub const MAX_RANGE_LEN: usize = 10_000;
-/// Most evaluation steps one render may take (bounds nested loops and JSON conversions).
-pub const MAX_STEPS: u64 = 2_000_000;
 /// Largest single string value.
 pub(crate) const MAX_STRING_BYTES: usize = 1024 * 1024;
 /// Most bytes of strings one render may build in total.
@@ -147,6 +150,27 @@ pub struct TemplateError {
     /// The gateway counts and logs such a failure as the client's, not as a configuration
     /// problem.
     pub client_input: bool,
+}
+
+/// Why a render produced no text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RenderError {
+    /// The template cannot render this input: a Java exception, a size cap, a body that is
+    /// not JSON. The same render with any budget fails the same way.
+    #[error(transparent)]
+    Failed(TemplateError),
+    /// The render used up its step or time budget; with a larger one it might finish.
+    #[error(transparent)]
+    Exhausted(TemplateError),
+}
+
+impl RenderError {
+    /// The error with its position, whatever the cause.
+    pub fn into_template_error(self) -> TemplateError {
+        match self {
+            RenderError::Failed(e) | RenderError::Exhausted(e) => e,
+        }
+    }
 }
 
 /// Supplies `$context.*` values (docs/behaviour.md §4.6).
@@ -233,11 +257,31 @@ impl Template {
         })
     }
 
-    /// Renders the template for one message. Never panics; fails with the position of the
-    /// construct that could not be evaluated or that hit a limit.
+    /// Renders the template for one message within the default step and output limits, with
+    /// no clock (so the outcome depends on the input alone). Never panics; fails with the
+    /// position of the construct that could not be evaluated or that hit a limit.
     pub fn render(&self, ctx: &TemplateContext<'_>) -> Result<String, TemplateError> {
-        let mut renderer = eval::Renderer::new(ctx, &self.program.source);
-        renderer.render_template(&self.program.nodes)
+        let budget = RenderBudget {
+            max_time: None,
+            ..RenderBudget::default()
+        };
+        self.render_within(ctx, &budget)
+            .map_err(RenderError::into_template_error)
+    }
+
+    /// Renders the template for one message within `budget`. Never panics.
+    pub fn render_within(
+        &self,
+        ctx: &TemplateContext<'_>,
+        budget: &RenderBudget,
+    ) -> Result<String, RenderError> {
+        let mut renderer = eval::Renderer::new(ctx, &self.program.source, budget);
+        renderer
+            .render_template(&self.program.nodes)
+            .map_err(|e| match renderer.exhausted() {
+                true => RenderError::Exhausted(e),
+                false => RenderError::Failed(e),
+            })
     }
 
     /// The template text as written.

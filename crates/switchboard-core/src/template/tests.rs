@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{InputParams, Template, TemplateContext, TemplateError};
+use super::{
+    InputParams, RenderBudget, RenderError, Template, TemplateContext, TemplateError,
+    DEFAULT_MAX_STEPS,
+};
 
 fn context() -> serde_json::Value {
     json!({
@@ -754,6 +757,130 @@ fn runaway_renders_are_stopped() {
     // Self-containing lists print an error, not a stack overflow.
     let e = render("#set($l = [])$l.add($l)$l", "").unwrap_err();
     assert!(e.message.contains("too deep"), "{e}");
+}
+
+/// Renders `template` over `body` within `budget`.
+fn render_within(template: &str, body: &str, budget: &RenderBudget) -> Result<String, RenderError> {
+    let ctx_values = context();
+    let stage = stage();
+    let t = Template::parse(template).unwrap_or_else(|e| panic!("{template:?}: {e}"));
+    t.render_within(&TemplateContext::new(body, &ctx_values, &stage), budget)
+}
+
+fn steps(max_steps: u64) -> RenderBudget {
+    RenderBudget {
+        max_steps,
+        max_time: None,
+        ..RenderBudget::default()
+    }
+}
+
+#[test]
+fn a_render_past_its_step_budget_is_exhausted_and_a_larger_budget_finishes_it() {
+    let t = "#foreach($i in [1..100])$i,#end";
+    match render_within(t, "", &steps(50)) {
+        Err(RenderError::Exhausted(e)) => assert!(e.message.contains("50 evaluation steps"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let done = render_within(t, "", &steps(1_000)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        done.starts_with("1,2,3,") && done.ends_with("100,"),
+        "{done}"
+    );
+    // The default step budget stops the two-million-step template of the hardening report.
+    let e = render(
+        "#foreach($a in [1..2000])#foreach($b in [1..1000])#end#end",
+        "",
+    )
+    .unwrap_err();
+    assert!(
+        e.message
+            .contains(&format!("{DEFAULT_MAX_STEPS} evaluation steps")),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_output_budget_fails_the_render_whatever_the_step_budget() {
+    let budget = RenderBudget {
+        max_output_bytes: 10,
+        ..steps(1_000_000)
+    };
+    match render_within("0123456789abc", "", &budget) {
+        Err(RenderError::Failed(e)) => assert!(e.message.contains("10-byte limit"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        render_within("0123456789", "", &budget).ok().as_deref(),
+        Some("0123456789")
+    );
+}
+
+#[test]
+fn text_built_or_scanned_spends_steps_by_its_size() {
+    // Few constructs, but each doubling builds a longer string: 1 MiB in all.
+    let doubling = "#set($s = 'x')#foreach($i in [1..19])#set($s = \"$s$s\")#end$s.length()";
+    assert!(render_within(doubling, "", &steps(200)).is_err());
+    assert!(render_within(doubling, "", &steps(5_000)).is_ok());
+    // Scanning a long string with a method costs as much as its length.
+    let body = "y".repeat(512 * 1024);
+    let scans = "#foreach($i in [1..10])$input.body.indexOf('z')#end";
+    assert!(matches!(
+        render_within(scans, &body, &steps(1_000)),
+        Err(RenderError::Exhausted(_))
+    ));
+    assert!(render_within(scans, &body, &steps(30_000)).is_ok());
+}
+
+#[test]
+fn deep_comparisons_and_json_walks_spend_a_step_per_value() {
+    let build = "#set($a = [])#foreach($i in [1..5000])$!a.add($i)#end\
+                 #set($b = [])#foreach($i in [1..5000])$!b.add($i)#end";
+    // Building both lists takes about 40,000 steps; each comparison 5,000 more.
+    let compare = format!("{build}#foreach($i in [1..20])#if($a == $b)=#end#end");
+    assert!(matches!(
+        render_within(&compare, "", &steps(60_000)),
+        Err(RenderError::Exhausted(_))
+    ));
+    assert!(render_within(&compare, "", &steps(200_000)).is_ok());
+    let body = format!("[{}]", vec!["{\"a\":{\"b\":1}}"; 2_000].join(","));
+    let scan = "#foreach($i in [1..10])$input.path('$..b').size()#end";
+    assert!(matches!(
+        render_within(scan, &body, &steps(20_000)),
+        Err(RenderError::Exhausted(_))
+    ));
+    assert!(render_within(scan, &body, &steps(200_000)).is_ok());
+}
+
+#[test]
+fn the_time_budget_is_read_inside_the_evaluator() {
+    // Fifty million steps take many seconds; a 1 ms budget stops the render long before.
+    let budget = RenderBudget {
+        max_steps: u64::MAX,
+        max_time: Some(std::time::Duration::from_millis(1)),
+        ..RenderBudget::default()
+    };
+    let started = std::time::Instant::now();
+    let result = render_within(
+        "#foreach($a in [1..10000])#foreach($b in [1..5000])#end#end",
+        "",
+        &budget,
+    );
+    match result {
+        Err(RenderError::Exhausted(e)) => assert!(e.message.contains("longer than 1 ms"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // A liveness bound, not a speed measurement: without the clock this runs for minutes.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // A render too short to read the clock is never stopped by it.
+    let none = RenderBudget {
+        max_time: Some(std::time::Duration::ZERO),
+        ..steps(1_000)
+    };
+    assert_eq!(
+        render_within("$context.connectionId", "", &none),
+        Ok("VNRUSeldSwMCIRQ=".into())
+    );
 }
 
 #[test]

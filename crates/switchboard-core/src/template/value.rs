@@ -214,10 +214,7 @@ impl Heap {
         budget: &mut u64,
         depth: usize,
     ) -> Result<Value, String> {
-        if *budget == 0 {
-            return Err("render step limit exceeded".into());
-        }
-        *budget -= 1;
+        spend_one(budget)?;
         if depth > MAX_VALUE_DEPTH {
             return Err("JSON nesting is too deep".into());
         }
@@ -392,7 +389,15 @@ impl Heap {
 
     /// Velocity 1.7 `==`: numbers by value, same kinds by `equals` ([`Heap::java_equals`] for
     /// lists and maps), different kinds by their `toString()`; null equals only null.
-    pub fn equals(&self, a: &Value, b: &Value, depth: usize) -> Result<bool, String> {
+    /// `budget` is decremented per value compared; the comparison fails when it runs out.
+    pub fn equals(
+        &self,
+        a: &Value,
+        b: &Value,
+        depth: usize,
+        budget: &mut u64,
+    ) -> Result<bool, String> {
+        spend_one(budget)?;
         if depth > MAX_VALUE_DEPTH {
             return Err("value nesting is too deep to compare".into());
         }
@@ -406,7 +411,7 @@ impl Heap {
             (Value::Str(x), Value::Str(y)) => x == y,
             // Two lists or two maps compare with Java's `equals`, element by element.
             (Value::List(_), Value::List(_)) | (Value::Map(_), Value::Map(_)) => {
-                self.java_equals(a, b, depth)?
+                self.java_equals(a, b, depth, budget)?
             }
             _ => {
                 let (mut x, mut y) = (String::new(), String::new());
@@ -422,8 +427,15 @@ impl Heap {
 impl Heap {
     /// Java's `a.equals(b)` (what `List.contains`, `indexOf`, `remove` and
     /// `Map.containsValue` use): same kind and same value — `1` is not `1.0` nor `"1"` — lists
-    /// and maps element by element.
-    pub fn java_equals(&self, a: &Value, b: &Value, depth: usize) -> Result<bool, String> {
+    /// and maps element by element. `budget` is decremented per value compared.
+    pub fn java_equals(
+        &self,
+        a: &Value,
+        b: &Value,
+        depth: usize,
+        budget: &mut u64,
+    ) -> Result<bool, String> {
+        spend_one(budget)?;
         if depth > MAX_VALUE_DEPTH {
             return Err("value nesting is too deep to compare".into());
         }
@@ -444,7 +456,7 @@ impl Heap {
                     return Ok(false);
                 }
                 for (p, q) in xs.iter().zip(ys) {
-                    if !self.java_equals(p, q, depth + 1)? {
+                    if !self.java_equals(p, q, depth + 1, budget)? {
                         return Ok(false);
                     }
                 }
@@ -462,7 +474,7 @@ impl Heap {
                 }
                 for (k, v) in mx.keys().iter().zip(mx.values()) {
                     match my.get(k) {
-                        Some(w) if self.java_equals(v, w, depth + 1)? => {}
+                        Some(w) if self.java_equals(v, w, depth + 1, budget)? => {}
                         _ => return Ok(false),
                     }
                 }
@@ -470,12 +482,23 @@ impl Heap {
             }
             (Value::Entry(x), Value::Entry(y)) => match (self.get(*x), self.get(*y)) {
                 (Some(Obj::Entry(k1, v1)), Some(Obj::Entry(k2, v2))) => {
-                    k1 == k2 && self.java_equals(v1, v2, depth + 1)?
+                    k1 == k2 && self.java_equals(v1, v2, depth + 1, budget)?
                 }
                 _ => false,
             },
             _ => false,
         })
+    }
+}
+
+/// Takes one step from `budget`, failing when none is left.
+fn spend_one(budget: &mut u64) -> Result<(), String> {
+    match budget.checked_sub(1) {
+        Some(left) => {
+            *budget = left;
+            Ok(())
+        }
+        None => Err("render step limit exceeded".into()),
     }
 }
 

@@ -3,7 +3,7 @@
 //! output — `principalId`, `policyDocument`, `context`, `usageIdentifierKey` — applied.
 
 use super::{Grant, Refusal};
-use crate::error::IntegrationError;
+use crate::error::ErrorKind;
 use crate::integrations::LambdaProxy;
 use http::StatusCode;
 use serde::Deserialize;
@@ -171,7 +171,7 @@ impl RequestAuthorizer {
         let payload = match self.function.invoke_payload(event, stage_variables).await {
             Ok(p) => p,
             // The documented way for an authorizer to say 401 (docs/behaviour.md §3.1).
-            Err(IntegrationError::FunctionError(m)) if m == "Unauthorized" => {
+            Err(e) if e.kind() == ErrorKind::FunctionError && e.message() == "Unauthorized" => {
                 return Err(Refusal::new(
                     StatusCode::UNAUTHORIZED,
                     "authorizer said Unauthorized",

@@ -6,7 +6,7 @@ use super::client::BackendClient;
 use super::non_proxy::NonProxyMapping;
 use super::signing::{signed_post, SigningScope};
 use super::{IntegrationEnv, IntegrationReply, Invocation, UriTemplate};
-use crate::error::{BuildError, IntegrationError};
+use crate::error::{BuildError, ErrorKind, IntegrationError};
 use switchboard_core::aws_action::ServiceAction;
 use switchboard_core::config::{AwsCredentials, IntegrationConfig};
 
@@ -54,7 +54,7 @@ impl AwsIntegration {
         Ok(Self {
             uri,
             action,
-            mapping: NonProxyMapping::build(path, cfg)?,
+            mapping: NonProxyMapping::build(path, cfg, env.templates.clone())?,
             endpoints: env.aws.endpoints.clone(),
             credentials: cfg.credentials.clone().or_else(|| env.credentials.clone()),
             client,
@@ -67,19 +67,24 @@ impl AwsIntegration {
         let action = match &self.action {
             Some(action) => action,
             None => {
-                rendered = ServiceAction::parse(&self.uri.render(&inv.stage.variables))
-                    .map_err(|e| IntegrationError::Unreachable(e.to_string()))?;
+                let uri = self.uri.render(&inv.stage.variables);
+                rendered = ServiceAction::parse(&uri).map_err(|e| {
+                    IntegrationError::internal(
+                        ErrorKind::Target,
+                        format!("integrationUri after stage variables: {e}"),
+                    )
+                })?;
                 &rendered
             }
         };
         let credentials = self.credentials.as_ref().ok_or_else(|| {
-            IntegrationError::Unreachable(
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the \
-                 integration's credentials"
-                    .into(),
+            IntegrationError::internal(
+                ErrorKind::Credentials,
+                "none to sign with: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the \
+                 integration's credentials",
             )
         })?;
-        let body = self.mapping.request_body(inv)?;
+        let body = self.mapping.request_body(inv).await?;
         let url = self
             .endpoints
             .get(&action.service)
@@ -102,5 +107,6 @@ impl AwsIntegration {
         let reply = self.client.send(request).await?;
         self.mapping
             .reply(inv, reply.status.as_u16(), &reply.headers, &reply.body)
+            .await
     }
 }

@@ -1,7 +1,7 @@
 //! Outbound HTTP: one keep-alive pool per integration, `TCP_NODELAY`, no retries, a deadline
 //! per call and a cap on concurrent calls (architecture "Performance rules").
 
-use crate::error::IntegrationError;
+use crate::error::{ErrorKind, IntegrationError};
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -87,16 +87,14 @@ impl BackendClient {
         let deadline = Instant::now() + self.timeout;
         let millis = self.timeout.as_millis() as u64;
         let call = async {
-            let _slot = self
-                .slots
-                .acquire()
-                .await
-                .map_err(|_| IntegrationError::Saturated)?;
+            let _slot = self.slots.acquire().await.map_err(|_| {
+                IntegrationError::internal(ErrorKind::Saturated, "the call pool is closed")
+            })?;
             let response = self.client.request(request).await.map_err(|e| {
                 if e.is_connect() {
-                    IntegrationError::Unreachable(error_chain(&e))
+                    IntegrationError::backend(ErrorKind::Unreachable, error_chain(&e))
                 } else {
-                    IntegrationError::BadReply(error_chain(&e))
+                    IntegrationError::backend(ErrorKind::BadReply, error_chain(&e))
                 }
             })?;
             let (parts, body) = response.into_parts();
@@ -105,10 +103,14 @@ impl BackendClient {
                 .collect()
                 .await
                 .map_err(|e| match e.downcast_ref::<LengthLimitError>() {
-                    Some(_) => IntegrationError::BadReply(format!(
-                        "reply body is larger than {limit} bytes"
-                    )),
-                    None => IntegrationError::BadReply(format!("reading the body: {e}")),
+                    Some(_) => IntegrationError::backend(
+                        ErrorKind::BadReply,
+                        format!("reply body is larger than {limit} bytes"),
+                    ),
+                    None => IntegrationError::backend(
+                        ErrorKind::BadReply,
+                        format!("reading the body: {e}"),
+                    ),
                 })?
                 .to_bytes();
             Ok(HttpReply {
@@ -117,9 +119,9 @@ impl BackendClient {
                 body,
             })
         };
-        tokio::time::timeout_at(deadline, call)
-            .await
-            .map_err(|_| IntegrationError::Timeout(millis))?
+        tokio::time::timeout_at(deadline, call).await.map_err(|_| {
+            IntegrationError::backend(ErrorKind::Timeout, format!("no reply within {millis} ms"))
+        })?
     }
 }
 

@@ -5,6 +5,7 @@
 use super::client::BackendClient;
 use super::http_request::HttpTarget;
 use super::non_proxy::NonProxyMapping;
+use super::templates::TemplateRunner;
 use super::{IntegrationReply, Invocation};
 use crate::error::{BuildError, IntegrationError};
 use http::header::CONTENT_TYPE;
@@ -29,17 +30,18 @@ impl HttpIntegration {
         path: &str,
         cfg: &IntegrationConfig,
         client: BackendClient,
+        templates: TemplateRunner,
     ) -> Result<Self, BuildError> {
         Ok(Self {
             target: HttpTarget::build(path, cfg)?,
-            mapping: NonProxyMapping::build(path, cfg)?,
+            mapping: NonProxyMapping::build(path, cfg, templates)?,
             client,
         })
     }
 
     /// Renders, calls the backend, maps its reply.
     pub async fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
-        let body = self.mapping.request_body(inv)?;
+        let body = self.mapping.request_body(inv).await?;
         let request = self.target.request(
             inv,
             &[(
@@ -51,5 +53,6 @@ impl HttpIntegration {
         let reply = self.client.send(request).await?;
         self.mapping
             .reply(inv, reply.status.as_u16(), &reply.headers, &reply.body)
+            .await
     }
 }

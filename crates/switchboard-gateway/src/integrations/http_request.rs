@@ -3,7 +3,7 @@
 //! and `requestParameters` mappings. Only the body differs between the two types.
 
 use super::{Invocation, UriTemplate};
-use crate::error::{BuildError, IntegrationError};
+use crate::error::{BuildError, ErrorKind, IntegrationError};
 use bytes::Bytes;
 use http::header::USER_AGENT;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
@@ -144,9 +144,10 @@ impl HttpTarget {
         }
         let mut url = self.uri.render(&inv.stage.variables);
         append_query(&mut url, &query);
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| IntegrationError::Unreachable(format!("invalid request to {url}: {e}")))?;
+        // Stage variables can make the URL invalid: the configuration's fault, not the backend's.
+        let uri: Uri = url.parse().map_err(|e| {
+            IntegrationError::internal(ErrorKind::Target, format!("{url} is not a valid URL: {e}"))
+        })?;
 
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = self.method.clone();

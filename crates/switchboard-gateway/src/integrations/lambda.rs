@@ -5,14 +5,15 @@
 use super::client::BackendClient;
 use super::signing::{is_loopback_endpoint, local_endpoint_credentials, signed_post, SigningScope};
 use super::{IntegrationReply, Invocation, UriTemplate};
-use crate::error::{BuildError, IntegrationError};
+use crate::error::{BuildError, ErrorKind, IntegrationError};
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{header, Request};
+use http::{header, HeaderMap, Request, StatusCode};
 use http_body_util::Full;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use std::collections::HashMap;
+use switchboard_core::arn::FunctionArn;
 use switchboard_core::config::AwsCredentials;
 use switchboard_core::event::{write_lambda_event, EventInput};
 
@@ -29,48 +30,6 @@ pub struct LambdaProxy {
 
 fn is_url(uri: &str) -> bool {
     uri.starts_with("http://") || uri.starts_with("https://")
-}
-
-/// A function named by an ARN.
-#[derive(Debug, PartialEq, Eq)]
-pub struct FunctionArn {
-    /// Region (from the ARN).
-    pub region: String,
-    /// Function name.
-    pub name: String,
-    /// Version or alias.
-    pub qualifier: Option<String>,
-}
-
-impl FunctionArn {
-    /// Parses `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations`
-    /// or `arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]`.
-    pub fn parse(uri: &str) -> Option<Self> {
-        let function_arn = match uri.strip_prefix("arn:aws:apigateway:") {
-            Some(rest) => rest
-                .split_once(":lambda:path/2015-03-31/functions/")?
-                .1
-                .strip_suffix("/invocations")?,
-            None => uri,
-        };
-        let rest = function_arn.strip_prefix("arn:aws:lambda:")?;
-        let mut parts = rest.split(':');
-        let region = parts.next().filter(|r| !r.is_empty())?;
-        let _account = parts.next()?;
-        if parts.next()? != "function" {
-            return None;
-        }
-        let name = parts.next().filter(|n| !n.is_empty())?;
-        let qualifier = parts.next().map(str::to_owned);
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(Self {
-            region: region.to_owned(),
-            name: name.to_owned(),
-            qualifier,
-        })
-    }
 }
 
 impl LambdaProxy {
@@ -92,7 +51,7 @@ impl LambdaProxy {
         // Without stage variables the form can be checked now rather than at the first call.
         if !uri.contains("${") && !is_url(uri) && FunctionArn::parse(uri).is_none() {
             return Err(invalid(format!(
-                "{uri:?} is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME, or the arn:aws:apigateway:…/invocations form) nor an http(s) URL"
+                "{uri:?} is not a Lambda function ARN (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME, or the arn:PARTITION:apigateway:…/invocations form) nor an http(s) URL"
             )));
         }
         let credentials = credentials.or_else(|| {
@@ -121,14 +80,17 @@ impl LambdaProxy {
             },
             &mut event,
         )
-        .map_err(|e| IntegrationError::BadReply(format!("event serialisation: {e}")))?;
+        .map_err(|e| {
+            IntegrationError::internal(ErrorKind::Request, format!("event serialisation: {e}"))
+        })?;
         let payload = self.invoke_payload(event, &inv.stage.variables).await?;
         parse_reply(&payload)
     }
 
     /// Sends any JSON event (a proxy event, an authorizer event) and returns the function's
-    /// payload. A function error, or a non-2xx answer, is [`IntegrationError::FunctionError`]
-    /// carrying the function's `errorMessage` when it has one.
+    /// payload. A function error, or a handler URL's non-2xx answer, is the backend's
+    /// [`ErrorKind::FunctionError`] carrying the function's `errorMessage` when it has one; the
+    /// Invoke API refusing the call itself is sorted by [`invoke_refusal`].
     pub async fn invoke_payload(
         &self,
         event: Vec<u8>,
@@ -136,38 +98,79 @@ impl LambdaProxy {
     ) -> Result<Bytes, IntegrationError> {
         let uri = self.uri.render(stage_variables);
         if is_url(&uri) {
-            let request = Request::post(uri)
+            // Stage variables filled in: a URL that does not parse is the configuration's fault.
+            let request = Request::post(uri.as_str())
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Full::new(Bytes::from(event)))
-                .map_err(|e| IntegrationError::Unreachable(e.to_string()))?;
+                .map_err(|e| {
+                    IntegrationError::internal(
+                        ErrorKind::Target,
+                        format!("{uri} is not a valid URL: {e}"),
+                    )
+                })?;
             let reply = self.client.send(request).await?;
             if !reply.status.is_success() {
-                return Err(IntegrationError::FunctionError(error_message(
-                    &reply.body,
-                    &format!("handler URL answered {}", reply.status),
-                )));
+                return Err(IntegrationError::backend(
+                    ErrorKind::FunctionError,
+                    error_message(
+                        &reply.body,
+                        &format!("handler URL answered {}", reply.status),
+                    ),
+                ));
             }
             return Ok(reply.body);
         }
         let function = FunctionArn::parse(&uri).ok_or_else(|| {
-            IntegrationError::Unreachable(format!(
-                "{uri:?} is not a Lambda function ARN nor an http(s) URL"
-            ))
+            IntegrationError::internal(
+                ErrorKind::Target,
+                format!("{uri:?} is not a Lambda function ARN nor an http(s) URL"),
+            )
         })?;
         let credentials = self.credentials.as_ref().ok_or_else(|| {
-            IntegrationError::Unreachable(
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not needed when [aws.endpoints] lambda is a loopback URL)".into(),
+            IntegrationError::internal(
+                ErrorKind::Credentials,
+                "none to sign with: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not needed when [aws.endpoints] lambda is a loopback URL)",
             )
         })?;
         let request = invoke_request(&function, self.endpoint.as_deref(), credentials, event)?;
         let reply = self.client.send(request).await?;
-        if reply.headers.contains_key("x-amz-function-error") || !reply.status.is_success() {
-            return Err(IntegrationError::FunctionError(error_message(
-                &reply.body,
-                &format!("Lambda Invoke answered {}", reply.status),
-            )));
+        if reply.headers.contains_key("x-amz-function-error") {
+            return Err(IntegrationError::backend(
+                ErrorKind::FunctionError,
+                error_message(&reply.body, "the function failed"),
+            ));
+        }
+        if !reply.status.is_success() {
+            return Err(invoke_refusal(reply.status, &reply.headers, &reply.body));
         }
         Ok(reply.body)
+    }
+}
+
+/// The Lambda Invoke API refused the call before the function ran. A 4xx other than 429 is
+/// the gateway's configuration — credentials it does not accept (403
+/// `InvalidSignatureException`, `UnrecognizedClientException`), no `lambda:InvokeFunction`
+/// permission (403 `AccessDeniedException`), a function that does not exist (404) — and
+/// answers 500 as API Gateway's "configuration error" does; throttling (429) and the
+/// service's own failures (5xx) are the backend's (docs/behaviour.md §3.1).
+fn invoke_refusal(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> IntegrationError {
+    let error_type = headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.split(':').next().unwrap_or(t))
+        .unwrap_or("");
+    let detail = error_message(body, "");
+    let message = format!("Lambda Invoke answered {status} {error_type} {detail}");
+    let message = message.trim_end().to_owned();
+    if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
+        let kind = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ErrorKind::Credentials,
+            StatusCode::NOT_FOUND => ErrorKind::Target,
+            _ => ErrorKind::Request,
+        };
+        IntegrationError::internal(kind, message)
+    } else {
+        IntegrationError::backend(ErrorKind::FunctionError, message)
     }
 }
 
@@ -204,7 +207,7 @@ fn invoke_request(
 ) -> Result<Request<Full<Bytes>>, IntegrationError> {
     let base = endpoint
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("https://lambda.{}.amazonaws.com", function.region));
+        .unwrap_or_else(|| function.regional_endpoint());
     let path = format!(
         "/2015-03-31/functions/{}/invocations",
         utf8_percent_encode(&function.name, PATH_ESCAPED)
@@ -253,7 +256,7 @@ struct ProxyReply {
 /// returns nothing) counts as 200 with no body; anything that is not an object is malformed.
 fn parse_reply(payload: &[u8]) -> Result<IntegrationReply, IntegrationError> {
     let value: serde_json::Value = serde_json::from_slice(payload)
-        .map_err(|e| IntegrationError::BadReply(format!("reply is not JSON: {e}")))?;
+        .map_err(|e| bad_reply(format!("reply is not JSON: {e}")))?;
     if value.is_null() {
         return Ok(IntegrationReply {
             status: 200,
@@ -261,12 +264,12 @@ fn parse_reply(payload: &[u8]) -> Result<IntegrationReply, IntegrationError> {
         });
     }
     if !value.is_object() {
-        return Err(IntegrationError::BadReply(
+        return Err(bad_reply(
             "reply must be an object like {\"statusCode\": 200, \"body\": \"…\"}".into(),
         ));
     }
     let reply: ProxyReply = serde_json::from_value(value)
-        .map_err(|e| IntegrationError::BadReply(format!("malformed proxy reply: {e}")))?;
+        .map_err(|e| bad_reply(format!("malformed proxy reply: {e}")))?;
     let subprotocol = reply
         .headers
         .as_ref()
@@ -281,7 +284,7 @@ fn parse_reply(payload: &[u8]) -> Result<IntegrationReply, IntegrationError> {
         (Some(b), true) => Some(Bytes::from(
             base64::engine::general_purpose::STANDARD
                 .decode(b.as_bytes())
-                .map_err(|e| IntegrationError::BadReply(format!("body is not base64: {e}")))?,
+                .map_err(|e| bad_reply(format!("body is not base64: {e}")))?,
         )),
         (Some(b), false) => Some(Bytes::from(b)),
         (None, _) => None,
@@ -291,6 +294,10 @@ fn parse_reply(payload: &[u8]) -> Result<IntegrationReply, IntegrationError> {
         subprotocol,
         body,
     })
+}
+
+fn bad_reply(message: String) -> IntegrationError {
+    IntegrationError::backend(ErrorKind::BadReply, message)
 }
 
 fn find_header<'a>(
@@ -304,28 +311,42 @@ fn find_header<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Side;
 
     #[test]
-    fn both_arn_forms_parse() {
-        let want = FunctionArn {
-            region: "eu-west-1".into(),
-            name: "chat".into(),
-            qualifier: None,
-        };
-        assert_eq!(
-            FunctionArn::parse("arn:aws:lambda:eu-west-1:123456789012:function:chat"),
-            Some(want)
+    fn the_invoke_api_refusing_the_call_is_blamed_on_the_configuration_unless_throttled_or_failing()
+    {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amzn-errortype",
+            http::HeaderValue::from_static("InvalidSignatureException:http://internal.amazon.com/"),
         );
-        let long = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:chat:live/invocations";
+        let refused = invoke_refusal(StatusCode::FORBIDDEN, &headers, b"{\"message\":\"bad\"}");
         assert_eq!(
-            FunctionArn::parse(long).and_then(|f| f.qualifier),
-            Some("live".to_owned())
+            (refused.side(), refused.kind()),
+            (Side::Internal, ErrorKind::Credentials)
         );
-        assert_eq!(
-            FunctionArn::parse("arn:aws:lambda:eu-west-1:1:layer:x"),
-            None
-        );
-        assert_eq!(FunctionArn::parse("chat"), None);
+        assert!(refused
+            .message()
+            .contains("403 Forbidden InvalidSignatureException"));
+        let cases = [
+            (StatusCode::NOT_FOUND, Side::Internal, ErrorKind::Target),
+            (StatusCode::BAD_REQUEST, Side::Internal, ErrorKind::Request),
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                Side::Backend,
+                ErrorKind::FunctionError,
+            ),
+            (
+                StatusCode::BAD_GATEWAY,
+                Side::Backend,
+                ErrorKind::FunctionError,
+            ),
+        ];
+        for (status, side, kind) in cases {
+            let e = invoke_refusal(status, &HeaderMap::new(), b"");
+            assert_eq!((e.side(), e.kind()), (side, kind), "{status}");
+        }
     }
 
     #[test]
@@ -336,7 +357,9 @@ mod tests {
             session_token: None,
         };
         let function = FunctionArn {
+            partition: "aws".into(),
             region: "eu-west-1".into(),
+            account: "123456789012".into(),
             name: "chat-handler_v2.x".into(),
             qualifier: Some("$LATEST".into()),
         };

@@ -2,11 +2,12 @@
 //! selected integration response's template is the reply.
 
 use super::non_proxy::NonProxyMapping;
+use super::templates::{Place, RenderInput, TemplateRunner};
 use super::{IntegrationReply, Invocation};
 use crate::error::{BuildError, IntegrationError};
 use switchboard_core::config::IntegrationConfig;
 use switchboard_core::mapping::RequestMapping;
-use switchboard_core::template::TemplateContext;
+use switchboard_core::template::Template;
 
 /// A compiled MOCK integration: the same request templates and integration responses as the
 /// other non-proxy integrations, with no backend in between.
@@ -15,37 +16,95 @@ pub struct MockIntegration {
     mapping: NonProxyMapping,
 }
 
+/// The templates a MOCK call renders, chosen before any is rendered where possible.
+enum RequestStep<'t> {
+    /// Render this template; its `statusCode` is the status.
+    Render(&'t Template),
+    /// No template: the default status.
+    Status(u16),
+}
+
 impl MockIntegration {
     /// Compiles the templates of a MOCK integration.
-    pub fn build(path: &str, cfg: &IntegrationConfig) -> Result<Self, BuildError> {
+    pub fn build(
+        path: &str,
+        cfg: &IntegrationConfig,
+        templates: TemplateRunner,
+    ) -> Result<Self, BuildError> {
         Ok(Self {
-            mapping: NonProxyMapping::build(path, cfg)?,
+            mapping: NonProxyMapping::build(path, cfg, templates)?,
         })
     }
 
-    /// Runs the templates; no I/O.
-    pub fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
-        let tctx = TemplateContext::new(inv.body, inv.ctx, &inv.stage.variables);
-        let (request, responses) = self.mapping.parts();
-        let status = match request.select(inv.body) {
-            RequestMapping::Template(t) => status_of(&t.render(&tctx)?),
-            RequestMapping::Passthrough => DEFAULT_STATUS,
-            RequestMapping::Rejected => return Err(IntegrationError::Unmapped),
+    /// Runs the templates on the caller's task; `None` when one of them is too costly to
+    /// render there and the call must be made with [`Place::Pool`] instead.
+    pub fn invoke_inline(
+        &self,
+        inv: &Invocation<'_>,
+    ) -> Option<Result<IntegrationReply, IntegrationError>> {
+        let input = RenderInput::new(inv, inv.body);
+        let runner = self.mapping.templates();
+        let status = match self.request_step(inv) {
+            Ok(RequestStep::Render(t)) => match runner.render_inline(t, &input)? {
+                Ok(text) => status_of(&text),
+                Err(e) => return Some(Err(e)),
+            },
+            Ok(RequestStep::Status(status)) => status,
+            Err(e) => return Some(Err(e)),
         };
-        // For MOCK, `$input` in response templates is the client's message: there is no
-        // backend body, and this is what lets a MOCK route echo (docs/configuration.md example).
-        let body = match responses
-            .select(&status.to_string())
-            .and_then(|r| r.template(status))
-        {
-            Some(t) => Some(t.render(&tctx)?.into()),
+        let body = match self.response_template(status) {
+            Some(t) => match runner.render_inline(t, &input)? {
+                Ok(text) => Some(text),
+                Err(e) => return Some(Err(e)),
+            },
             None => None,
         };
-        Ok(IntegrationReply {
-            status,
-            subprotocol: None,
-            body,
-        })
+        Some(Ok(reply(status, body)))
+    }
+
+    /// Runs the templates, inline while cheap or on the render pool (`place`).
+    pub async fn invoke(
+        &self,
+        inv: &Invocation<'_>,
+        place: Place,
+    ) -> Result<IntegrationReply, IntegrationError> {
+        let input = RenderInput::new(inv, inv.body);
+        let runner = self.mapping.templates();
+        let status = match self.request_step(inv)? {
+            RequestStep::Render(t) => status_of(&runner.render(t, &input, place).await?),
+            RequestStep::Status(status) => status,
+        };
+        let body = match self.response_template(status) {
+            Some(t) => Some(runner.render(t, &input, place).await?),
+            None => None,
+        };
+        Ok(reply(status, body))
+    }
+
+    fn request_step(&self, inv: &Invocation<'_>) -> Result<RequestStep<'_>, IntegrationError> {
+        let (request, _) = self.mapping.parts();
+        match request.select(inv.body) {
+            RequestMapping::Template(t) => Ok(RequestStep::Render(t)),
+            RequestMapping::Passthrough => Ok(RequestStep::Status(DEFAULT_STATUS)),
+            RequestMapping::Rejected => Err(NonProxyMapping::unmapped()),
+        }
+    }
+
+    /// For MOCK, `$input` in response templates is the client's message: there is no
+    /// backend body, and this is what lets a MOCK route echo (docs/configuration.md example).
+    fn response_template(&self, status: u16) -> Option<&Template> {
+        let (_, responses) = self.mapping.parts();
+        responses
+            .select(&status.to_string())
+            .and_then(|r| r.template(status))
+    }
+}
+
+fn reply(status: u16, body: Option<String>) -> IntegrationReply {
+    IntegrationReply {
+        status,
+        subprotocol: None,
+        body: body.map(Into::into),
     }
 }
 

@@ -9,6 +9,7 @@ mod lambda;
 mod mock;
 mod non_proxy;
 mod signing;
+mod templates;
 
 use crate::error::{BuildError, IntegrationError};
 use crate::outbound::MAX_MESSAGE_BYTES;
@@ -18,7 +19,7 @@ use bytes::Bytes;
 pub use client::BackendClient;
 pub use http::HttpIntegration;
 pub use http_proxy::HttpProxy;
-pub use lambda::{FunctionArn, LambdaProxy};
+pub use lambda::LambdaProxy;
 pub use mock::MockIntegration;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -26,6 +27,7 @@ use switchboard_core::config::{AwsConfig, AwsCredentials, IntegrationConfig, Int
 use switchboard_core::context::RequestContext;
 use switchboard_core::event::Handshake;
 use switchboard_core::selection::{SelectionExpression, Variable};
+pub use templates::{Place, RenderInput, TemplateRunner, INLINE_STEPS, INLINE_TIME, POOL_WAIT};
 
 /// One configured integration.
 #[derive(Debug)]
@@ -76,6 +78,8 @@ pub struct IntegrationEnv {
     pub credentials: Option<AwsCredentials>,
     /// Cap on concurrent calls per integration.
     pub max_concurrent_calls: usize,
+    /// The budget of every mapping-template render, and where renders run.
+    pub templates: TemplateRunner,
 }
 
 impl IntegrationEnv {
@@ -122,7 +126,11 @@ impl Integration {
             })
         };
         match cfg.integration_type {
-            IntegrationType::Mock => Ok(Integration::Mock(MockIntegration::build(path, cfg)?)),
+            IntegrationType::Mock => Ok(Integration::Mock(MockIntegration::build(
+                path,
+                cfg,
+                env.templates.clone(),
+            )?)),
             IntegrationType::HttpProxy => Ok(Integration::HttpProxy(HttpProxy::build(
                 path,
                 cfg,
@@ -139,6 +147,7 @@ impl Integration {
                 path,
                 cfg,
                 client()?,
+                env.templates.clone(),
             )?)),
             IntegrationType::Aws => Ok(Integration::Aws(AwsIntegration::build(
                 path,
@@ -152,7 +161,7 @@ impl Integration {
     /// Calls the integration.
     pub async fn invoke(&self, inv: &Invocation<'_>) -> Result<IntegrationReply, IntegrationError> {
         match self {
-            Integration::Mock(mock) => mock.invoke(inv),
+            Integration::Mock(mock) => mock.invoke(inv, Place::InlineFirst).await,
             Integration::HttpProxy(http) => http.invoke(inv).await,
             Integration::Lambda(lambda) => lambda.invoke(inv).await,
             Integration::Http(http) => http.invoke(inv).await,

@@ -2,15 +2,16 @@
 //! docs/behaviour.md §4.3, §4.4, §5): a request template renders the body sent, the backend's status
 //! selects an integration response, and its template renders what the client gets.
 
+use super::templates::{Place, RenderInput, TemplateRunner};
 use super::{IntegrationReply, Invocation};
-use crate::error::{BuildError, IntegrationError};
+use crate::error::{BuildError, ErrorKind, IntegrationError};
 use bytes::Bytes;
 use http::HeaderMap;
 use switchboard_core::config::{ContentHandlingStrategy, IntegrationConfig};
 use switchboard_core::mapping::{
     convert_content, IntegrationResponses, RequestMapping, RequestTemplates, ResponseFacts,
 };
-use switchboard_core::template::{InputParams, TemplateContext};
+use switchboard_core::template::InputParams;
 
 /// Compiled request templates and integration responses of one integration.
 #[derive(Debug)]
@@ -18,12 +19,17 @@ pub struct NonProxyMapping {
     request: RequestTemplates,
     responses: IntegrationResponses,
     content_handling: Option<ContentHandlingStrategy>,
+    templates: TemplateRunner,
 }
 
 impl NonProxyMapping {
     /// Compiles `requestTemplates`, `templateSelectionExpression`, `passthroughBehavior` and
     /// `integrationResponses`; template errors carry `path`.
-    pub fn build(path: &str, cfg: &IntegrationConfig) -> Result<Self, BuildError> {
+    pub fn build(
+        path: &str,
+        cfg: &IntegrationConfig,
+        templates: TemplateRunner,
+    ) -> Result<Self, BuildError> {
         let err = |source| BuildError::Mapping {
             path: path.to_owned(),
             source,
@@ -37,6 +43,7 @@ impl NonProxyMapping {
             .map_err(err)?,
             responses: IntegrationResponses::compile(&cfg.integration_responses).map_err(err)?,
             content_handling: cfg.content_handling_strategy,
+            templates,
         })
     }
 
@@ -45,11 +52,24 @@ impl NonProxyMapping {
         (&self.request, &self.responses)
     }
 
+    /// Where and within what budget the templates render.
+    pub(super) fn templates(&self) -> &TemplateRunner {
+        &self.templates
+    }
+
+    /// No request template matched and passthrough is off: the configuration's choice.
+    pub(super) fn unmapped() -> IntegrationError {
+        IntegrationError::internal(
+            ErrorKind::Unmapped,
+            "passthroughBehavior forbids passing the message through",
+        )
+    }
+
     /// The body to send: the selected request template rendered over the client's message,
     /// or the message itself when passthrough applies (a binary frame as its bytes), then the
     /// integration's `contentHandlingStrategy`. On `$connect`, `$input.params()` holds the
     /// upgrade request's query string and headers.
-    pub fn request_body(&self, inv: &Invocation<'_>) -> Result<Bytes, IntegrationError> {
+    pub async fn request_body(&self, inv: &Invocation<'_>) -> Result<Bytes, IntegrationError> {
         let body = match self.request.select(inv.body) {
             RequestMapping::Template(t) => {
                 let params = inv.handshake.map(|h| InputParams {
@@ -57,11 +77,12 @@ impl NonProxyMapping {
                     querystring: h.query_pairs().into_iter().collect(),
                     header: h.headers.iter().cloned().collect(),
                 });
-                let mut tctx = TemplateContext::new(inv.body, inv.ctx, &inv.stage.variables);
+                let mut input = RenderInput::new(inv, inv.body);
                 if let Some(p) = &params {
-                    tctx = tctx.with_params(p);
+                    input = input.with_params(p);
                 }
-                Bytes::from(t.render(&tctx)?)
+                let rendered = self.templates.render(t, &input, Place::InlineFirst).await?;
+                Bytes::from(rendered)
             }
             // A binary frame arrives base64-encoded; unless CONVERT_TO_TEXT asks for that
             // text, the backend gets the frame's bytes, as API Gateway passes binary through.
@@ -73,15 +94,18 @@ impl NonProxyMapping {
                     Some(ContentHandlingStrategy::ConvertToBinary),
                     inv.body.as_bytes(),
                 )
-                .map_err(|e| IntegrationError::BadRequest(e.to_string()))?;
+                .map_err(|e| IntegrationError::client(ErrorKind::Conversion, e.to_string()))?;
                 return Ok(Bytes::from(decoded.into_owned()));
             }
             RequestMapping::Passthrough => Bytes::copy_from_slice(inv.body.as_bytes()),
-            RequestMapping::Rejected => return Err(IntegrationError::Unmapped),
+            RequestMapping::Rejected => return Err(Self::unmapped()),
         };
         match convert_content(self.content_handling, &body) {
             Ok(converted) => Ok(Bytes::from(converted.into_owned())),
-            Err(e) => Err(IntegrationError::BadRequest(e.to_string())),
+            Err(e) => Err(IntegrationError::client(
+                ErrorKind::Conversion,
+                e.to_string(),
+            )),
         }
     }
 
@@ -89,17 +113,19 @@ impl NonProxyMapping {
     /// the status (else `$default`), its template rendered with `$input` = the backend's
     /// body, or that body unchanged when the response has no template. A status that no
     /// integration response matches is an integration failure.
-    pub fn reply(
+    pub async fn reply(
         &self,
         inv: &Invocation<'_>,
         status: u16,
         headers: &HeaderMap,
         body: &Bytes,
     ) -> Result<IntegrationReply, IntegrationError> {
-        let response = self
-            .responses
-            .select(&status.to_string())
-            .ok_or(IntegrationError::NoIntegrationResponse(status))?;
+        let response = self.responses.select(&status.to_string()).ok_or_else(|| {
+            IntegrationError::internal(
+                ErrorKind::NoIntegrationResponse,
+                format!("status {status}, and there is no $default"),
+            )
+        })?;
         let text = String::from_utf8_lossy(body);
         let headers: Vec<(String, String)> = headers
             .iter()
@@ -113,15 +139,16 @@ impl NonProxyMapping {
         };
         let body = match response.template_for(&facts) {
             Some(t) => {
-                let tctx = TemplateContext::new(&text, inv.ctx, &inv.stage.variables);
-                Some(Bytes::from(t.render(&tctx)?))
+                let input = RenderInput::new(inv, &text);
+                let rendered = self.templates.render(t, &input, Place::InlineFirst).await?;
+                Some(Bytes::from(rendered))
             }
             None => (!body.is_empty()).then(|| body.clone()),
         };
         let body = match body {
             Some(b) => Some(Bytes::from(
                 convert_content(response.content_handling(), &b)
-                    .map_err(|e| IntegrationError::BadReply(e.to_string()))?
+                    .map_err(|e| IntegrationError::backend(ErrorKind::BadReply, e.to_string()))?
                     .into_owned(),
             )),
             None => None,

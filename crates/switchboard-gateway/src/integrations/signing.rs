@@ -1,7 +1,7 @@
 //! SigV4-signed outbound requests to AWS services (Lambda's Invoke API, the JSON-protocol
 //! services of `AWS` integrations), shared so every AWS call is signed the same way.
 
-use crate::error::IntegrationError;
+use crate::error::{ErrorKind, IntegrationError};
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
@@ -59,13 +59,14 @@ pub fn signed_post(
     body: Bytes,
     scope: &SigningScope<'_>,
 ) -> Result<Request<Full<Bytes>>, IntegrationError> {
+    let target = |message: String| IntegrationError::internal(ErrorKind::Target, message);
     let uri: http::Uri = url
         .parse()
-        .map_err(|e| IntegrationError::Unreachable(format!("bad AWS endpoint {url}: {e}")))?;
+        .map_err(|e| target(format!("bad AWS endpoint {url}: {e}")))?;
     let host = uri
         .authority()
         .map(|a| a.as_str().to_owned())
-        .ok_or_else(|| IntegrationError::Unreachable(format!("no host in {url}")))?;
+        .ok_or_else(|| target(format!("no host in the AWS endpoint {url}")))?;
     let mut signed_headers: Vec<(&str, &str)> = vec![("host", host.as_str())];
     signed_headers.extend_from_slice(headers);
     let payload_hash = sigv4::sha256_hex(&body);
@@ -95,7 +96,7 @@ pub fn signed_post(
     }
     request
         .body(Full::new(body))
-        .map_err(|e| IntegrationError::Unreachable(e.to_string()))
+        .map_err(|e| IntegrationError::internal(ErrorKind::Request, e.to_string()))
 }
 
 #[cfg(test)]
