@@ -6,7 +6,8 @@
 #   SOAK_MINUTES=30 bench/soak.sh
 #
 # SOAK_CONNECTIONS (10000), SOAK_SENDERS (8), SOAK_PUSH_RATE (100 per sender per second),
-# SOAK_CHURN (20 per second), SOAK_ECHO_MS (5000). Not part of the test command.
+# SOAK_CHURN (20 per second), SOAK_ECHO_MS (5000), SOAK_BIN_DIR (a directory holding switchboard
+# and soak already built; default: build them). Not part of the test command.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -14,8 +15,12 @@ source "$HERE/lib.sh"
 MINUTES=${SOAK_MINUTES:-30}
 RESULTS="$HERE/results"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-(cd "$ROOT" && cargo build --release -p switchboard -p switchboard-bench) || exit 1
-BIN="$CARGO_TARGET_DIR/release"
+if [[ -n "${SOAK_BIN_DIR:-}" ]]; then
+  BIN="$SOAK_BIN_DIR"   # switchboard and soak already built (a copy, so builds meanwhile do not touch them)
+else
+  (cd "$ROOT" && cargo build --release -p switchboard -p switchboard-bench) || exit 1
+  BIN="$CARGO_TARGET_DIR/release"
+fi
 WORK="$(mktemp -d -t switchboard-soak.XXXXXX)"
 trap 'kill -TERM ${SB_PID:-} 2>/dev/null; wait ${SB_PID:-} 2>/dev/null; rm -rf "$WORK"' EXIT
 
