@@ -1718,6 +1718,7 @@ const MODEL_TABLES: &[&str] = &[
     "management",
     "management credentials 0",
     "management rateLimit",
+    "management tls",
     "aws",
     "cluster",
     "cluster tls",
