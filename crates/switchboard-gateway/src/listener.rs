@@ -95,7 +95,11 @@ async fn serve<S>(
             if management::is_connections_path(&state, req.uri().path()) {
                 // The recorded head was this call's: an upgrade later on the same connection
                 // falls back to hyper's (lowercased) header names.
-                client.head.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                client
+                    .head
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
                 let response = management::serve_on_server_listener(
                     state,
                     client.peer,

@@ -203,8 +203,7 @@ pub async fn serve(
     }
     let open_management = config.management.auth == ManagementAuth::None;
     let local_lambda =
-        match crate::local_functions::start(&plan.functions, config, lambda_ric.as_deref()).await
-        {
+        match crate::local_functions::start(&plan.functions, config, lambda_ric.as_deref()).await {
             Ok(local) => local,
             Err(e) => {
                 eprintln!("{}: {e}", source.name());
@@ -453,16 +452,17 @@ fn reload(
                 }
             }
             match gateway.reload(checked.config) {
-            Ok(()) => {
-                for warning in &checked.warnings {
-                    tracing::warn!("{warning}");
+                Ok(()) => {
+                    for warning in &checked.warnings {
+                        tracing::warn!("{warning}");
+                    }
+                    tracing::info!(file = %source.name(), "reloaded")
                 }
-                tracing::info!(file = %source.name(), "reloaded")
+                Err(e) => {
+                    tracing::error!(error = %e, "reload refused; keeping the running configuration")
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "reload refused; keeping the running configuration")
-            }
-        }},
+        }
         Err(lines) => tracing::error!(
             error = %lines.join("\n"),
             "reload refused; keeping the running configuration"

@@ -373,7 +373,8 @@ impl Checks<'_> {
             }
             ManagementAuth::Sigv4 => {}
         }
-        if management.metrics_auth == Some(ManagementAuth::Sigv4) && management.credentials.is_empty()
+        if management.metrics_auth == Some(ManagementAuth::Sigv4)
+            && management.credentials.is_empty()
         {
             self.fail(
                 path.key("metricsAuth"),
