@@ -442,8 +442,11 @@ fn reload(
     match source.check() {
         Ok(Loaded { mut checked, .. }) => {
             if let Some(endpoint) = local_lambda {
-                if checked.config.aws.endpoints.get("lambda").is_none() {
-                    tracing::warn!("function definitions are read only at start: restart to apply changes to them");
+                if !checked.config.aws.endpoints.contains_key("lambda") {
+                    tracing::info!(
+                        "the template's functions keep running as they started: restart to apply \
+                         changes to their definitions"
+                    );
                     checked
                         .config
                         .aws
