@@ -227,6 +227,13 @@ pub async fn serve(
         })
         .collect();
     let connections_on_server = plan.config.management.on_server_listener;
+    if matches!(source, Source::Template(_)) && plan.config.server.tls.is_none() {
+        tracing::info!(
+            "no [server.tls] in the settings: @connections is served on the WebSocket listener \
+             over plain HTTP, so handlers that call https://{{domainName}}/{{stage}} cannot reach \
+             it; add a certificate (docs/templates.md#lambda-functions)"
+        );
+    }
     let node = match Node::start(plan.config).await {
         Ok(node) => node,
         Err(NodeError::Gateway(StartError::Build(e))) => {
