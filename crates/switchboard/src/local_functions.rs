@@ -16,25 +16,16 @@ pub async fn start(
     config: &mut Config,
     ric_dir: Option<&Path>,
 ) -> Result<Option<LocalLambda>, String> {
-    if functions.is_empty() {
+    let Some(specs) = plan(functions, config)? else {
+        if let (false, Some(endpoint)) = (functions.is_empty(), config.aws.endpoints.get("lambda"))
+        {
+            tracing::info!(
+                "[aws.endpoints] lambda is set: the template's functions are invoked at \
+                 {endpoint}, not run locally"
+            );
+        }
         return Ok(None);
-    }
-    if let Some(endpoint) = config.aws.endpoints.get("lambda") {
-        tracing::info!(
-            "[aws.endpoints] lambda is set: the template's functions are invoked at {endpoint}, \
-             not run locally"
-        );
-        return Ok(None);
-    }
-    let (specs, problems): (Vec<_>, Vec<_>) = functions.iter().map(spec).partition(Result::is_ok);
-    let problems: Vec<String> = problems.into_iter().filter_map(Result::err).collect();
-    if !problems.is_empty() {
-        return Err(format!(
-            "these functions cannot run locally:\n  - {}\n(set [aws.endpoints] lambda in the \
-             --config file to invoke them through another Lambda Invoke API instead)",
-            problems.join("\n  - ")
-        ));
-    }
+    };
     let mut settings = Settings {
         region: config.aws.region.clone(),
         account_id: config.aws.account_id.clone(),
@@ -46,7 +37,6 @@ pub async fn start(
     {
         settings = settings.with_ric_dir(&dir);
     }
-    let specs = specs.into_iter().filter_map(Result::ok).collect();
     let local = LocalLambda::start(specs, settings)
         .await
         .map_err(|e| e.to_string())?;
@@ -55,6 +45,29 @@ pub async fn start(
         .endpoints
         .insert("lambda".to_owned(), local.endpoint());
     Ok(Some(local))
+}
+
+/// What the local runtime would run for `functions` under `config`: `None` when nothing runs
+/// here (no functions, or `[aws.endpoints] lambda` names where they are invoked), else every
+/// function's spec, or one error naming each function that cannot run locally. Pure: `validate`
+/// checks a template with it, `serve` starts from it.
+pub fn plan(
+    functions: &[LambdaFunction],
+    config: &Config,
+) -> Result<Option<Vec<FunctionSpec>>, String> {
+    if functions.is_empty() || config.aws.endpoints.contains_key("lambda") {
+        return Ok(None);
+    }
+    let (specs, problems): (Vec<_>, Vec<_>) = functions.iter().map(spec).partition(Result::is_ok);
+    let problems: Vec<String> = problems.into_iter().filter_map(Result::err).collect();
+    if !problems.is_empty() {
+        return Err(format!(
+            "these functions cannot run locally:\n  - {}\n(set [aws.endpoints] lambda in the \
+             --config file to invoke them through another Lambda Invoke API instead)",
+            problems.join("\n  - ")
+        ));
+    }
+    Ok(Some(specs.into_iter().filter_map(Result::ok).collect()))
 }
 
 /// `target/lambda-ric` when the binary is `target/{profile}/switchboard` and

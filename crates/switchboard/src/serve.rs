@@ -100,6 +100,9 @@ impl Source {
         // Compiling templates, schemas and URIs is what `serve` does first; nothing is bound.
         Runtime::build(checked.config.clone(), None)
             .map_err(|e| vec![format!("{}: {e}", self.name())])?;
+        // A template's functions must run locally unless they are invoked elsewhere.
+        crate::local_functions::plan(&functions, &checked.config)
+            .map_err(|e| vec![format!("{}: {e}", self.name())])?;
         Ok(Loaded { checked, functions })
     }
 }
@@ -269,7 +272,7 @@ pub async fn serve(
             println!("listening on {url}");
         }
     }
-    println!("management API on {}", gateway.mgmt_url());
+    // Before the management line, which readers of this output take as the last one.
     if connections_on_server {
         let scheme = if gateway.tls { "https" } else { "http" };
         println!(
@@ -277,6 +280,7 @@ pub async fn serve(
             gateway.ws_addr
         );
     }
+    println!("management API on {}", gateway.mgmt_url());
     if let (Source::Demo, Some((api, stages, _))) = (&source, apis.first()) {
         let stage = stages.first().map(String::as_str).unwrap_or("dev");
         let url = url(api, stage);
