@@ -13,8 +13,8 @@ cd "$repo"
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 
-for tool in cargo python3 node npm; do
-  command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (needs Rust, Python 3.11+, Node 20+)"
+for tool in cargo python3 node npm openssl; do
+  command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (needs Rust, Python 3.11+, Node 20+, openssl)"
 done
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
   || die "Python 3.11+ is required (found $(python3 --version 2>&1))"

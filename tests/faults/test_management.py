@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import time
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
 import attack
 import support
 from attack import MB
@@ -91,3 +95,55 @@ def test_connections_over_the_cap_get_503_and_idle_ones_are_dropped(start_gatewa
     finally:
         for s in idle:
             s.close()
+
+
+def test_connections_calls_on_the_websocket_listener_have_the_same_bounds(start_gateway):
+    """`onServerListener`: unsigned bodies refused unread, a body that never finishes cut off
+    with 408, and ordinary clients of the same listener served meanwhile."""
+    gw = start_gateway(
+        attack.config(
+            management="onServerListener = true\n" + SIGV4,
+            management_limits="requestTimeoutSeconds = 1",
+        )
+    )
+    host = gw.ws_url.split("//", 1)[1].split("/", 1)[0]
+    before = attack.rss(gw.proc.pid)
+    chunk = b"%x\r\n%s\r\n" % (65536, b"z" * 65536)
+    socks = []
+    try:
+        for _ in range(200):
+            s = attack.http_connection(gw.ws_url)
+            s.sendall(chunked_post_head(host))
+            socks.append(s)
+        statuses = []
+        for s in socks:
+            s.settimeout(0.5)
+            try:
+                for _ in range(16):
+                    s.sendall(chunk)
+            except OSError:
+                pass
+            statuses.append(attack.read_status(s))
+        assert set(statuses) <= {403, 0}, statuses
+        assert 403 in statuses
+        grown = attack.rss(gw.proc.pid) - before
+        assert grown < 32 * MB, f"gateway memory grew {grown / MB:.1f} MB"
+        attack.assert_serves_others(gw.ws_url)
+    finally:
+        for s in socks:
+            s.close()
+
+    # A signed head passes; its body never finishes: 408 after requestTimeoutSeconds.
+    path = "/dev/@connections/AAAAAAAAAAAAAAA="
+    signed = AWSRequest(method="POST", url=f"http://{host}{path}", data=b"x" * 1000)
+    SigV4Auth(Credentials("AKIDFAULTS", "secret"), "execute-api", "us-east-1").add_auth(signed)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in signed.headers.items())
+    slow = attack.http_connection(gw.ws_url)
+    try:
+        slow.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{headers}"
+            "Content-Length: 1000\r\n\r\nonly ten b".encode()
+        )
+        assert attack.read_status(slow) == 408
+    finally:
+        slow.close()

@@ -47,6 +47,9 @@ pub struct ClientConn {
     pub head: RecordedHead,
     /// Its place under `maxConnections`, held for the connection's life.
     pub slot: Arc<OwnedSemaphorePermit>,
+    /// Its place under `[management.limits] maxConnections` once it carried an `@connections`
+    /// call.
+    pub management_slot: crate::management::ServerListenerSlot,
 }
 
 /// Answers one HTTP request on the client listener.

@@ -3,6 +3,7 @@
 
 use crate::handshake;
 use crate::head::HeadRecorder;
+use crate::management;
 use crate::server::GatewayState;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -86,11 +87,34 @@ async fn serve<S>(
         tls,
         head,
         slot,
+        management_slot: Default::default(),
     });
-    let service =
-        service_fn(move |req| handshake::handle(Arc::clone(&state), Arc::clone(&client), req));
-    // One request per TCP connection: every refusal says `Connection: close`, so the
-    // recorded head is always the head of the request being answered.
+    let service = service_fn(move |req| {
+        let (state, client) = (Arc::clone(&state), Arc::clone(&client));
+        async move {
+            if management::is_connections_path(&state, req.uri().path()) {
+                // The recorded head was this call's: an upgrade later on the same connection
+                // falls back to hyper's (lowercased) header names.
+                client
+                    .head
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
+                let response = management::serve_on_server_listener(
+                    state,
+                    client.peer,
+                    &client.management_slot,
+                    req,
+                )
+                .await;
+                return Ok::<_, std::convert::Infallible>(response);
+            }
+            handshake::handle(state, client, req).await
+        }
+    });
+    // One upgrade per TCP connection: every refusal says `Connection: close`, so the
+    // recorded head is always the head of the request being answered. `@connections` calls
+    // (`onServerListener`) may share a kept-alive connection.
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.handshake_timeout_seconds))

@@ -32,6 +32,9 @@ pub struct GatewayState {
     pub credentials: Option<AwsCredentials>,
     /// Readiness, admission limits and the access-log writer.
     pub ops: Arc<crate::ops::GatewayOps>,
+    /// Places under `[management.limits] maxConnections`, shared by the management listener
+    /// and the `@connections` callers of the WebSocket listener.
+    pub management_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Why a gateway could not start.
@@ -128,6 +131,8 @@ pub struct GatewayHandle {
     pub mgmt_addr: SocketAddr,
     /// Whether the listener speaks TLS.
     pub tls: bool,
+    /// Whether the management listener speaks TLS.
+    pub mgmt_tls: bool,
     accept_loop: tokio::task::JoinHandle<()>,
     management_loop: tokio::task::JoinHandle<()>,
 }
@@ -190,7 +195,16 @@ impl Gateway {
         {
             return Err(StartError::OpenManagement(management.listen));
         }
-        let acceptor = server.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+        let acceptor = server
+            .tls
+            .as_ref()
+            .map(|tls| crate::tls::acceptor("server.tls", tls))
+            .transpose()?;
+        let mgmt_acceptor = management
+            .tls
+            .as_ref()
+            .map(|tls| crate::tls::acceptor("management.tls", tls))
+            .transpose()?;
         let listener = bind(&server.listen, Listener::Server).await?;
         let ws_addr = listener.local_addr().map_err(|source| StartError::Listen {
             listener: Listener::Server,
@@ -205,11 +219,16 @@ impl Gateway {
             credentials,
             metrics,
             ops,
+            management_slots: Arc::new(tokio::sync::Semaphore::new(
+                management.limits.max_connections,
+            )),
         });
         let tls = acceptor.is_some();
+        let mgmt_tls = mgmt_acceptor.is_some();
         let management_loop = tokio::spawn(crate::management::accept_loop(
             Arc::clone(&state),
             mgmt_listener,
+            mgmt_acceptor,
         ));
         let accept_loop = tokio::spawn(listener::accept_loop(
             Arc::clone(&state),
@@ -222,6 +241,7 @@ impl Gateway {
             ws_addr,
             mgmt_addr,
             tls,
+            mgmt_tls,
             accept_loop,
             management_loop,
         })
@@ -233,6 +253,13 @@ impl GatewayHandle {
     pub fn url(&self, api: &str, stage: &str) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
         format!("{scheme}://{}/{api}/{stage}", self.ws_addr)
+    }
+
+    /// The management API's base URL, e.g. `http://127.0.0.1:8081` (`https://` with
+    /// `[management.tls]`).
+    pub fn mgmt_url(&self) -> String {
+        let scheme = if self.mgmt_tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.mgmt_addr)
     }
 
     /// Applies a new configuration ([`GatewayState::reload`]).
@@ -330,6 +357,11 @@ fn needs_restart(running: &Config, next: &Config) -> Vec<&'static str> {
             la.max_connections_per_ip != lb.max_connections_per_ip,
         ),
         ("management.listen", ma.listen != mb.listen),
+        (
+            "management.tls",
+            ma.tls.as_ref().map(|t| (&t.cert_file, &t.key_file))
+                != mb.tls.as_ref().map(|t| (&t.cert_file, &t.key_file)),
+        ),
         ("management.rateLimit", ma.rate_limit != mb.rate_limit),
         ("management.limits", ma.limits != mb.limits),
     ]

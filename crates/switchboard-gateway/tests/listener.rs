@@ -86,6 +86,22 @@ async fn a_missing_certificate_file_is_a_clear_start_error() {
     assert!(err.to_string().contains("/nonexistent/cert.pem"), "{err}");
 }
 
+#[tokio::test]
+async fn a_missing_management_certificate_names_its_table() {
+    let c = config(
+        "[management.tls]\ncertFile = \"/nonexistent/mgmt.pem\"\nkeyFile = \"/nonexistent/mgmt-key.pem\"\n",
+    );
+    let err = switchboard_gateway::Gateway::start(c)
+        .await
+        .err()
+        .expect("refuses to start");
+    assert!(
+        err.to_string()
+            .starts_with("management.tls.certFile /nonexistent/mgmt.pem"),
+        "{err}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let gw =

@@ -69,6 +69,12 @@ pub enum Command {
         /// Override `[management] listen`.
         #[arg(long, env = "SWITCHBOARD_MANAGEMENT_LISTEN")]
         management_listen: Option<String>,
+        /// With --template: where crates/switchboard-lambda/ric/install.sh put the Lambda
+        /// runtime interface clients for the local runtime (default: target/lambda-ric beside
+        /// this binary when it exists, else `python3` for Python functions;
+        /// docs/local-lambda.md).
+        #[arg(long, env = "SWITCHBOARD_LAMBDA_RIC", requires = "template")]
+        lambda_ric: Option<PathBuf>,
     },
     /// Check a configuration file without serving it: every problem is reported, each with
     /// file:line:column and key path. Exits 0 when the file can be served (warnings are

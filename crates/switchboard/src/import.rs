@@ -186,7 +186,11 @@ pub fn run(
         ),
         "Serve it with `switchboard serve --config FILE`; [server], [management] and [aws]"
             .to_owned(),
-        "settings go in the same file (docs/configuration.md).".to_owned(),
+        "settings go in the same file (docs/configuration.md). serve --template also serves"
+            .to_owned(),
+        "@connections on the WebSocket listener, as AWS does: [management] onServerListener = true"
+            .to_owned(),
+        "does the same for this file.".to_owned(),
     ];
     let text = to_toml(&imported, &header);
     print!("{text}");

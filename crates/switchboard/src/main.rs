@@ -4,6 +4,7 @@
 
 mod cli;
 mod import;
+mod local_functions;
 mod node;
 mod serve;
 
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
             template,
             listen,
             management_listen,
+            lambda_ric,
         } => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -41,7 +43,13 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            runtime.block_on(serve::serve(config, template, listen, management_listen))
+            runtime.block_on(serve::serve(
+                config,
+                template,
+                listen,
+                management_listen,
+                lambda_ric,
+            ))
         }
     }
 }

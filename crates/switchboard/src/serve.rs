@@ -100,6 +100,9 @@ impl Source {
         // Compiling templates, schemas and URIs is what `serve` does first; nothing is bound.
         Runtime::build(checked.config.clone(), None)
             .map_err(|e| vec![format!("{}: {e}", self.name())])?;
+        // A template's functions must run locally unless they are invoked elsewhere.
+        crate::local_functions::plan(&functions, &checked.config)
+            .map_err(|e| vec![format!("{}: {e}", self.name())])?;
         Ok(Loaded { checked, functions })
     }
 }
@@ -167,6 +170,7 @@ pub async fn serve(
     template: TemplateArgs,
     listen: Option<String>,
     management_listen: Option<String>,
+    lambda_ric: Option<PathBuf>,
 ) -> ExitCode {
     let source = match Source::with_template(config_path, &template) {
         Ok(source) => source,
@@ -192,7 +196,6 @@ pub async fn serve(
         config: checked.config,
         functions,
     };
-    announce_functions(&plan);
     let config = &mut plan.config;
     if let Some(listen) = listen {
         config.server.listen = listen;
@@ -202,6 +205,16 @@ pub async fn serve(
         config.management.listen = listen;
     }
     let open_management = config.management.auth == ManagementAuth::None;
+    let local_lambda =
+        match crate::local_functions::start(&plan.functions, config, lambda_ric.as_deref()).await {
+            Ok(local) => local,
+            Err(e) => {
+                eprintln!("{}: {e}", source.name());
+                return ExitCode::FAILURE;
+            }
+        };
+    let local_endpoint = local_lambda.as_ref().map(|local| local.endpoint());
+    announce_functions(&plan);
     // Installed before anything is printed: a signal sent as soon as the URL appears is ours.
     let signals = Signals::install();
     let apis: Vec<(String, Vec<String>, usize)> = plan
@@ -216,8 +229,14 @@ pub async fn serve(
             )
         })
         .collect();
-    // `plan.functions` are for the local Lambda runtime; until it runs them, the functions are
-    // reached through the Invoke API endpoint of the configuration, as any Lambda integration.
+    let connections_on_server = plan.config.management.on_server_listener;
+    if matches!(source, Source::Template(_)) && plan.config.server.tls.is_none() {
+        tracing::info!(
+            "no [server.tls] in the settings: @connections is served on the WebSocket listener \
+             over plain HTTP, so handlers that call https://{{domainName}}/{{stage}} cannot reach \
+             it; add a certificate (docs/templates.md#lambda-functions)"
+        );
+    }
     let node = match Node::start(plan.config).await {
         Ok(node) => node,
         Err(NodeError::Gateway(StartError::Build(e))) => {
@@ -253,7 +272,15 @@ pub async fn serve(
             println!("listening on {url}");
         }
     }
-    println!("management API on http://{}", gateway.mgmt_addr);
+    // Before the management line, which readers of this output take as the last one.
+    if connections_on_server {
+        let scheme = if gateway.tls { "https" } else { "http" };
+        println!(
+            "@connections also on {scheme}://{}/{{stage}}/@connections/{{connectionId}}",
+            gateway.ws_addr
+        );
+    }
+    println!("management API on {}", gateway.mgmt_url());
     if let (Source::Demo, Some((api, stages, _))) = (&source, apis.first()) {
         let stage = stages.first().map(String::as_str).unwrap_or("dev");
         let url = url(api, stage);
@@ -263,21 +290,25 @@ pub async fn serve(
         println!("then send: hello   or   {{\"action\":\"whoami\"}}");
     }
     let claimed = tokio::select! {
-        _ = wait_for_signals(signals, gateway, &source) => false,
+        _ = wait_for_signals(signals, gateway, &source, local_endpoint.as_deref()) => false,
         _ = node.claimed() => true,
     };
     tracing::info!("shutting down: closing connections with 1001");
     // Read now: a reload may have changed it.
     let drain = Duration::from_secs(gateway.state.runtime.load().server.limits.drain_seconds);
+    // The functions outlive the gateway: `$disconnect` integrations run during the drain.
+    let stopped = node.stop(drain).await;
+    if let Some(local) = local_lambda {
+        local.shutdown().await;
+    }
     if claimed {
-        node.stop(drain).await;
         eprintln!(
             "error: this node was declared dead by its cluster (it could not renew its lease in \
              time) and has stopped; restart it to serve again"
         );
         return ExitCode::FAILURE;
     }
-    if node.stop(drain).await {
+    if stopped {
         ExitCode::SUCCESS
     } else {
         tracing::warn!(
@@ -371,6 +402,7 @@ async fn wait_for_signals(
     signals: Signals,
     gateway: &switchboard_gateway::GatewayHandle,
     source: &Source,
+    local_lambda: Option<&str>,
 ) {
     let Some((mut term, mut int, mut hup)) = signals.0 else {
         tracing::error!("cannot install signal handlers; waiting for Ctrl-C");
@@ -381,7 +413,7 @@ async fn wait_for_signals(
         tokio::select! {
             _ = term.recv() => return,
             _ = int.recv() => return,
-            _ = hup.recv() => reload(gateway, source),
+            _ = hup.recv() => reload(gateway, source, local_lambda),
         }
     }
 }
@@ -401,29 +433,50 @@ async fn wait_for_signals(
     _signals: Signals,
     _gateway: &switchboard_gateway::GatewayHandle,
     _source: &Source,
+    _local_lambda: Option<&str>,
 ) {
     let _ = tokio::signal::ctrl_c().await;
 }
 
 /// SIGHUP: a bad file is reported and the running configuration stays. A template is read
-/// again with its settings file.
-fn reload(gateway: &switchboard_gateway::GatewayHandle, source: &Source) {
+/// again with its settings file; its functions keep running as they started (`local_lambda`,
+/// the local runtime's Invoke API, stays the Lambda endpoint).
+fn reload(
+    gateway: &switchboard_gateway::GatewayHandle,
+    source: &Source,
+    local_lambda: Option<&str>,
+) {
     if matches!(source, Source::Demo) {
         tracing::warn!("SIGHUP ignored: serving the built-in demo, there is no file to reload");
         return;
     }
     match source.check() {
-        Ok(Loaded { checked, .. }) => match gateway.reload(checked.config) {
-            Ok(()) => {
-                for warning in &checked.warnings {
-                    tracing::warn!("{warning}");
+        Ok(Loaded { mut checked, .. }) => {
+            if let Some(endpoint) = local_lambda {
+                if !checked.config.aws.endpoints.contains_key("lambda") {
+                    tracing::info!(
+                        "the template's functions keep running as they started: restart to apply \
+                         changes to their definitions"
+                    );
+                    checked
+                        .config
+                        .aws
+                        .endpoints
+                        .insert("lambda".to_owned(), endpoint.to_owned());
                 }
-                tracing::info!(file = %source.name(), "reloaded")
             }
-            Err(e) => {
-                tracing::error!(error = %e, "reload refused; keeping the running configuration")
+            match gateway.reload(checked.config) {
+                Ok(()) => {
+                    for warning in &checked.warnings {
+                        tracing::warn!("{warning}");
+                    }
+                    tracing::info!(file = %source.name(), "reloaded")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reload refused; keeping the running configuration")
+                }
             }
-        },
+        }
         Err(lines) => tracing::error!(
             error = %lines.join("\n"),
             "reload refused; keeping the running configuration"

@@ -510,3 +510,42 @@ async fn sighup_reads_the_template_again_and_a_broken_one_changes_nothing() {
     again.send_text("x").await;
     assert_eq!(again.recv_text().await, "two");
 }
+
+#[test]
+fn functions_that_cannot_run_locally_are_named_unless_lambda_is_elsewhere() {
+    let dir = temp_dir("unrunnable");
+    let template = dir.join("template.yaml");
+    std::fs::write(
+        &template,
+        format!(
+            "{ANSWERING}  Worker:\n    Type: AWS::Serverless::Function\n    Properties:\n      \
+             Runtime: java21\n      Handler: app.Handler\n      CodeUri: worker/\n  \
+             Inline:\n    Type: AWS::Serverless::Function\n    Properties:\n      \
+             Runtime: python3.12\n      Handler: index.handler\n      InlineCode: 'x = 1'\n"
+        )
+        .replace("VERSION", "one"),
+    )
+    .expect("write");
+    let path = template.to_str().expect("path");
+    let output = run(&["validate", "--template", path]);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("cannot run locally"), "{stderr}");
+    assert!(stderr.contains("Worker: runtime \"java21\""), "{stderr}");
+    assert!(stderr.contains("Inline: inline code"), "{stderr}");
+
+    let settings = dir.join("settings.toml");
+    std::fs::write(
+        &settings,
+        "[aws.endpoints]\nlambda = \"http://127.0.0.1:3001\"\n",
+    )
+    .expect("write");
+    let elsewhere = run(&[
+        "validate",
+        "--template",
+        path,
+        "--config",
+        settings.to_str().expect("path"),
+    ]);
+    assert!(elsewhere.status.success(), "{}", text(&elsewhere.stderr));
+}

@@ -221,6 +221,23 @@ pub struct ManagementConfig {
     /// Extension: protection of the management listener itself.
     #[serde(default)]
     pub limits: ManagementLimits,
+    /// Extension: TLS for the management listener (`https://`); plain HTTP when absent.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Extension: also serve `@connections` on the WebSocket listener (`[server] listen`, its
+    /// TLS), where AWS serves it; always on for an API served from a template.
+    #[serde(default)]
+    pub on_server_listener: bool,
+    /// Extension: who may read `/metrics`; absent: the same as `auth`.
+    #[serde(default)]
+    pub metrics_auth: Option<ManagementAuth>,
+}
+
+impl ManagementConfig {
+    /// How `/metrics` callers authenticate: `metricsAuth`, else `auth`.
+    pub fn metrics_auth(&self) -> ManagementAuth {
+        self.metrics_auth.unwrap_or(self.auth)
+    }
 }
 
 /// `[management.limits]` (extension): what one caller can hold on the management listener.
@@ -270,6 +287,9 @@ impl Default for ManagementConfig {
             allow_unauthenticated_remote: false,
             rate_limit: None,
             limits: ManagementLimits::default(),
+            tls: None,
+            on_server_listener: false,
+            metrics_auth: None,
         }
     }
 }

@@ -373,6 +373,19 @@ impl Checks<'_> {
             }
             ManagementAuth::Sigv4 => {}
         }
+        if management.metrics_auth == Some(ManagementAuth::Sigv4)
+            && management.credentials.is_empty()
+        {
+            self.fail(
+                path.key("metricsAuth"),
+                "metricsAuth = \"sigv4\" needs at least one [[management.credentials]] key pair",
+            );
+        }
+        if let Some(tls) = &management.tls {
+            let tls_path = path.key("tls");
+            self.non_empty(tls_path.key("certFile"), &tls.cert_file, "certFile");
+            self.non_empty(tls_path.key("keyFile"), &tls.key_file, "keyFile");
+        }
         for (i, credentials) in management.credentials.iter().enumerate() {
             self.credentials(path.key("credentials").index(i), credentials);
         }

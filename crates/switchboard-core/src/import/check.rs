@@ -53,6 +53,8 @@ pub fn check_with_template(
         locate: &locate,
     };
     let mut checked = crate::config::check_toml(text, settings_name, Some(foreign))?;
+    // AWS serves `@connections` on the API's own endpoint; handlers written for it call there.
+    checked.config.management.on_server_listener = true;
     let mut warnings = imported.warnings.clone();
     warnings.append(&mut checked.warnings);
     checked.warnings = warnings;

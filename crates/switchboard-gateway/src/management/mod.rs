@@ -5,6 +5,7 @@
 mod auth;
 mod errors;
 mod request;
+mod server_listener;
 
 use crate::metrics::{ManagementLabels, PushLabels};
 use crate::plane::{Op, Outcome, Payload, Target};
@@ -19,13 +20,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use request::Kind;
+pub use server_listener::{is_connections_path, serve_on_server_listener, ServerListenerSlot};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::config::ManagementAuth;
 use switchboard_core::ids::uuid_v4;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 /// `Data` limit of `PostToConnection` (docs/behaviour.md §7.2).
 pub const MAX_POST_BYTES: usize = 131_072;
@@ -34,14 +35,19 @@ const MAX_DRAIN_BYTES: usize = 2 * MAX_POST_BYTES;
 /// Largest request head (SigV4 headers are small); hyper's minimum.
 const MAX_HEAD_BYTES: usize = 8192;
 
-/// Serves the management API until shutdown. At most `maxConnections` callers at once (more
-/// get a short 503), each with `requestTimeoutSeconds` to send a whole request.
-pub async fn accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
+/// Serves the management API until shutdown, over TLS when `tls` is given. At most
+/// `maxConnections` callers at once (more get a short 503; the count is shared with the callers
+/// served on the WebSocket listener), each with `requestTimeoutSeconds` to finish its TLS
+/// handshake and to send a whole request.
+pub async fn accept_loop(
+    state: Arc<GatewayState>,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let limits = state.runtime.load().config.management.limits.clone();
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let deadline = Duration::from_secs(limits.request_timeout_seconds);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = state.shutdown.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -52,23 +58,43 @@ pub async fn accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
                 }
             },
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+        let Ok(slot) = Arc::clone(&state.management_slots).try_acquire_owned() else {
             tokio::spawn(crate::listener::refuse_busy(stream));
             continue;
         };
         let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let service = service_fn(move |req| handle(Arc::clone(&state), req, deadline));
-            let _ = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(deadline)
-                .max_buf_size(MAX_HEAD_BYTES)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            match tls {
+                None => serve_connection(state, stream, deadline).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(deadline, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(state, stream, deadline).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "management TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%peer, "management TLS handshake timed out"),
+                    }
+                }
+            }
         });
     }
+}
+
+/// One caller's HTTP/1.1 connection on the management listener.
+async fn serve_connection<S>(state: Arc<GatewayState>, io: S, deadline: Duration)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(Arc::clone(&state), req, deadline));
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(deadline)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
 }
 
 /// Answers one management request (`@connections`, `/health`, `/ready`, `/metrics`);
@@ -126,6 +152,9 @@ fn service_endpoint(
             Some(respond(status, Some(Bytes::from_static(body)), request_id))
         }
         "/metrics" => {
+            if let Err(e) = metrics_caller(state, req) {
+                return Some(e.response(request_id));
+            }
             let mut response = respond(200, Some(Bytes::from(state.metrics.encode())), request_id);
             response.headers_mut().insert(
                 "content-type",
@@ -137,6 +166,29 @@ fn service_endpoint(
         }
         _ => None,
     }
+}
+
+/// Whether a `/metrics` caller may read (`metricsAuth`, by default the same as `auth`): with
+/// `sigv4` the scrape is signed like an `@connections` call, over an empty body.
+fn metrics_caller(state: &GatewayState, req: &Request<Incoming>) -> Result<(), MgmtError> {
+    let runtime = state.runtime.load();
+    let management = &runtime.config.management;
+    if management.metrics_auth() != ManagementAuth::Sigv4 {
+        return Ok(());
+    }
+    let mut head = Request::new(());
+    *head.method_mut() = req.method().clone();
+    *head.uri_mut() = req.uri().clone();
+    *head.headers_mut() = req.headers().clone();
+    let (parts, ()) = head.into_parts();
+    let now = time::OffsetDateTime::now_utc();
+    let claimed = auth::check_head(
+        &parts,
+        &management.credentials,
+        &runtime.config.aws.region,
+        now,
+    )?;
+    auth::check_body(&parts, b"", &claimed)
 }
 
 /// One `@connections` call in phases: address → authenticate the head → read the body →

@@ -1360,6 +1360,24 @@ fn listen_addresses_are_ip_addresses_or_host_names_with_a_port() {
 }
 
 #[test]
+fn signed_metrics_need_credentials_and_default_to_the_management_auth() {
+    let text = with_api("[management]\nmetricsAuth = \"sigv4\"\n");
+    rejects_at(
+        &text,
+        "metricsAuth",
+        "management.metricsAuth",
+        "needs at least one [[management.credentials]]",
+    );
+    let signed = accepts(&with_api(
+        "[management]\nauth = \"sigv4\"\n[[management.credentials]]\naccessKeyId = \"A\"\nsecretAccessKey = \"S\"\n",
+    ));
+    assert_eq!(signed.management.metrics_auth(), ManagementAuth::Sigv4);
+    let open = accepts(&with_api("[management]\nmetricsAuth = \"none\"\n"));
+    assert_eq!(open.management.metrics_auth(), ManagementAuth::None);
+    assert!(!open.management.on_server_listener, "opt-in for TOML");
+}
+
+#[test]
 fn sigv4_management_needs_credentials() {
     let text = with_api("[management]\nauth = \"sigv4\"\n");
     rejects_at(
@@ -1718,6 +1736,7 @@ const MODEL_TABLES: &[&str] = &[
     "management",
     "management credentials 0",
     "management rateLimit",
+    "management tls",
     "aws",
     "cluster",
     "cluster tls",

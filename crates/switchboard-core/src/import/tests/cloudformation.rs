@@ -600,6 +600,8 @@ fn a_settings_file_with_apis_is_refused_and_its_aws_identity_reaches_the_templat
         Some("https://ap-south-1.999988887777.example")
     );
     assert_eq!(checked.checked.config.aws.region, "ap-south-1");
+    // As on AWS, a template's API serves @connections on its own endpoint.
+    assert!(checked.checked.config.management.on_server_listener);
 
     let with_apis = "[apis.x]\nrouteSelectionExpression = \"$request.body.a\"\n";
     let error = match check_with_template(&text, options(), Some((with_apis, "s.toml"))) {
