@@ -119,5 +119,8 @@ fn spec(function: &LambdaFunction) -> Result<FunctionSpec, String> {
     spec.environment = function.environment.clone();
     spec.timeout = Duration::from_secs(function.timeout_seconds.max(1));
     spec.memory_mb = u32::try_from(function.memory_mb).unwrap_or(u32::MAX);
+    spec.concurrency = function
+        .reserved_concurrency
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     Ok(spec)
 }

@@ -33,6 +33,8 @@ pub struct LambdaFunction {
     pub timeout_seconds: u64,
     /// `MemorySize` in MB (CloudFormation default 128; Serverless default 1024).
     pub memory_mb: u64,
+    /// `ReservedConcurrentExecutions`: the most invocations at once; absent when not set.
+    pub reserved_concurrency: Option<u64>,
     /// `Architectures` (`x86_64`, `arm64`); empty when the template does not say.
     pub architectures: Vec<String>,
     /// Layer ARNs (or references) as written; layers are not fetched.

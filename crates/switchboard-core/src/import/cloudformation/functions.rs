@@ -26,7 +26,6 @@ const NO_EFFECT: &[&str] = &[
     "KmsKeyArn",
     "DeadLetterQueue",
     "DeadLetterConfig",
-    "ReservedConcurrentExecutions",
     "ProvisionedConcurrencyConfig",
     "AutoPublishAlias",
     "AutoPublishCodeSha256",
@@ -80,6 +79,7 @@ impl Converter<'_> {
         let memory_mb = self
             .function_integer(r, sam, "MemorySize")
             .unwrap_or(DEFAULT_MEMORY_MB);
+        let reserved_concurrency = self.function_integer(r, sam, "ReservedConcurrentExecutions");
         let architectures = self.function_list(r, sam, "Architectures");
         let layers = self.function_list(r, sam, "Layers");
         if sam {
@@ -96,6 +96,7 @@ impl Converter<'_> {
             environment,
             timeout_seconds,
             memory_mb,
+            reserved_concurrency,
             architectures,
             layers,
             at: r.at,

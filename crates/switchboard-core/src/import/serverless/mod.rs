@@ -4,8 +4,8 @@
 //! What is read: `service`, `provider` (`stage`, `runtime`, `environment`, `timeout`,
 //! `memorySize`, `architecture`, `layers`, `websocketsApiName`,
 //! `websocketsApiRouteSelectionExpression`, `websocketsDescription`), `functions` (`name`,
-//! `handler`, `runtime`, `environment`, `timeout`, `memorySize`, `architecture`, `layers`,
-//! `image`, and `websocket` events with `route`, `routeResponseSelectionExpression` and
+//! `handler`, `runtime`, `environment`, `timeout`, `memorySize`, `reservedConcurrency`,
+//! `architecture`, `layers`, `image`, and `websocket` events with `route`, `routeResponseSelectionExpression` and
 //! `authorizer`), and `resources` (CloudFormation, merged over the compiled resources as the
 //! framework does). Logical ids follow the framework: `WebsocketsApi` (also the API's id here),
 //! `{Function}LambdaFunction`, `{Function}WebsocketsIntegration`, `{Route}WebsocketsRoute`,
@@ -252,6 +252,9 @@ impl Compiler {
             "MemorySize",
             setting("memorySize").unwrap_or(Node::new(at, Value::Int(DEFAULT_MEMORY_MB))),
         ));
+        if let Some(reserved) = node.get("reservedConcurrency") {
+            properties.push(("ReservedConcurrentExecutions", reserved.clone()));
+        }
         if let Some(architecture) = setting("architecture") {
             properties.push((
                 "Architectures",

@@ -221,6 +221,7 @@ Resources:
       Handler: app.lambda_handler
       CodeUri: ./code
       MemorySize: 512
+      ReservedConcurrentExecutions: 3
       Architectures: [arm64]
       Layers: [arn:aws:lambda:eu-west-1:1:layer:own:1]
       Environment: {Variables: {B: own, C: !Ref AWS::Region}}
@@ -238,6 +239,7 @@ Resources:
     assert_eq!(f.runtime.as_deref(), Some("python3.12"));
     assert_eq!(f.timeout_seconds, 9);
     assert_eq!(f.memory_mb, 512);
+    assert_eq!(f.reserved_concurrency, Some(3), "the local runtime's worker limit");
     assert_eq!(f.architectures, vec!["arm64".to_owned()]);
     assert_eq!(
         f.layers.len(),
@@ -261,6 +263,7 @@ Resources:
         "AWS::Lambda::Function has no Globals"
     );
     assert!(matches!(g.code, Some(FunctionCode::Inline(_))));
+    assert_eq!(g.reserved_concurrency, None);
 }
 
 #[test]

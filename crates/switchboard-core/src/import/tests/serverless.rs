@@ -27,6 +27,7 @@ functions:
   echo-back:
     handler: h.echo
     name: echo-${self:custom.suffix}
+    reservedConcurrency: 2
     timeout: 12
     environment:
       TABLE: own
@@ -113,6 +114,8 @@ fn variables_resolve_stage_self_env_and_aws_with_fallbacks() {
         "the function's environment wins"
     );
     assert_eq!(echo.timeout_seconds, 12);
+    assert_eq!(echo.reserved_concurrency, Some(2));
+    assert_eq!(connect.reserved_concurrency, None);
     assert_eq!(echo.handler.as_deref(), Some("h.echo"));
 
     let defaults = ok(SERVICE);
