@@ -11,7 +11,8 @@ use crate::head::{parse_headers, RecordedHead};
 use crate::integrations::Invocation;
 use crate::metrics::{RefusalLabels, StageLabels};
 use crate::outbound::OutboundQueue;
-use crate::plane::{ConnectionHandle, ConnectionShared};
+use crate::plane::group::{parse_group_list, MAX_GROUPS_PER_CONNECTION};
+use crate::plane::{ConnectionHandle, ConnectionShared, GroupName, JOIN_HEADER};
 use crate::runtime::{Api, Route, Runtime, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
@@ -85,7 +86,7 @@ async fn upgrade(
     let mut info = new_connection(&state, &runtime, api, &stage.name, &req, client.peer);
     let ip_slot = stage.ops.admit_connect(&info).map_err(Refused)?;
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
-    let subprotocol = match api.routes.get("$connect") {
+    let (subprotocol, groups) = match api.routes.get("$connect") {
         Some(route) => {
             let handshake = handshake_of(&req, &recorded, &client, info.connected_at);
             let ids = EventIds::new();
@@ -100,10 +101,10 @@ async fn upgrade(
         }
         None => {
             stage.ops.accepted_without_route(&info);
-            None
+            (None, Vec::new())
         }
     };
-    let task = register(&state, &runtime, stage, info).await?;
+    let task = register(&state, &runtime, stage, info, &groups).await?;
     let on_upgrade = hyper::upgrade::on(&mut req);
     let slot = Arc::clone(&client.slot);
     state.tasks.spawn(async move {
@@ -225,14 +226,15 @@ async fn authorize(
         })
 }
 
-/// Runs the `$connect` integration; a 2xx accepts (with the subprotocol it chose), anything
-/// else refuses with that status, a failure with 500 or 502 (docs/behaviour.md §3.1).
+/// Runs the `$connect` integration; a 2xx accepts (with the subprotocol it chose and the
+/// groups it joins, docs/groups.md), anything else refuses with that status, a failure with
+/// 500 or 502 (docs/behaviour.md §3.1).
 async fn run_connect(
     stage: &Stage,
     route: &Route,
     ctx: &RequestContext<'_>,
     handshake: &Handshake,
-) -> Result<Option<String>, Refused> {
+) -> Result<(Option<String>, Vec<GroupName>), Refused> {
     let inv = Invocation {
         ctx,
         body: "",
@@ -245,7 +247,10 @@ async fn run_connect(
         .observe(&inv, route.integration.invoke(&inv))
         .await
     {
-        Ok(reply) if (200..300).contains(&reply.status) => Ok(reply.subprotocol),
+        Ok(reply) if (200..300).contains(&reply.status) => {
+            let groups = connect_groups(reply.join_groups.as_deref())?;
+            Ok((reply.subprotocol, groups))
+        }
         Ok(reply) => {
             tracing::debug!(status = reply.status, "$connect refused the connection");
             Err(Refused(
@@ -257,6 +262,26 @@ async fn run_connect(
     }
 }
 
+/// The groups a `$connect` answer joins; a bad list is the backend's fault (502), told in
+/// the log.
+fn connect_groups(header: Option<&str>) -> Result<Vec<GroupName>, Refused> {
+    let Some(header) = header else {
+        return Ok(Vec::new());
+    };
+    let refuse = |why: String| {
+        tracing::warn!(header = JOIN_HEADER, reason = %why, "$connect answer names bad groups: the connection is refused with 502");
+        Refused(StatusCode::BAD_GATEWAY)
+    };
+    let groups = parse_group_list(header).map_err(|e| refuse(e.to_string()))?;
+    if groups.len() > MAX_GROUPS_PER_CONNECTION {
+        return Err(refuse(format!(
+            "{} groups, more than the {MAX_GROUPS_PER_CONNECTION} a connection may join",
+            groups.len()
+        )));
+    }
+    Ok(groups)
+}
+
 /// Makes the connection reachable (a push made right after `$connect` succeeded is queued,
 /// not lost) and builds its task. When the cluster cannot record it, the connection is not
 /// made: its `$disconnect` runs here (the backend saw its `$connect` succeed) and the client
@@ -266,6 +291,7 @@ async fn register(
     runtime: &Runtime,
     stage: &Arc<Stage>,
     info: ConnectionInfo,
+    groups: &[GroupName],
 ) -> Result<ConnectionTask, Refused> {
     let limits = &runtime.server.limits;
     let outbound = Arc::new(OutboundQueue::new(
@@ -285,6 +311,10 @@ async fn register(
         };
         dispatch::disconnect(state, &shared.info, Some(stage), status).await;
         return Err(Refused(StatusCode::SERVICE_UNAVAILABLE));
+    }
+    let id = shared.info.connection_id;
+    if let Err(limit) = state.plane.local().join_all(&id, groups) {
+        tracing::warn!(connection_id = %id, ?limit, "the $connect answer's groups pass a bound: joined those that fit");
     }
     let labels = StageLabels {
         api: shared.info.api_id.clone(),

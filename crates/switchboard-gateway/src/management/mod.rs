@@ -4,10 +4,11 @@
 
 mod auth;
 mod errors;
+mod extensions;
 mod request;
 
 use crate::metrics::{ManagementLabels, PushLabels};
-use crate::plane::{Op, Outcome, Payload, Target};
+use crate::plane::{Op, Outcome, Payload, Scope, Target};
 use crate::server::GatewayState;
 use bytes::Bytes;
 pub use errors::MgmtResponse;
@@ -18,7 +19,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use request::Kind;
+use request::{Kind, Query};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,7 +89,8 @@ pub async fn handle(
         false => ("Other", Err(MgmtError::LimitExceeded)),
     };
     let response = match result {
-        Ok(outcome) => outcome_response(outcome, &request_id),
+        Ok(Reply::Outcome(outcome)) => outcome_response(outcome, &request_id),
+        Ok(Reply::Json(body)) => respond(200, Some(body), &request_id),
         Err(e) => e.response(&request_id),
     };
     state
@@ -139,6 +141,12 @@ fn service_endpoint(
     }
 }
 
+/// What a call answers: one connection's outcome, or an extension's JSON (200).
+enum Reply {
+    Outcome(Outcome),
+    Json(Bytes),
+}
+
 /// One `@connections` call in phases: address → authenticate the head → read the body →
 /// authenticate the body → limit → apply the operation on the connection plane. Returns the
 /// operation's name (for metrics) and its outcome.
@@ -146,7 +154,7 @@ async fn call(
     state: &GatewayState,
     req: Request<Incoming>,
     deadline: Duration,
-) -> (&'static str, Result<Outcome, MgmtError>) {
+) -> (&'static str, Result<Reply, MgmtError>) {
     let runtime = state.runtime.load_full();
     let host = req
         .headers()
@@ -157,13 +165,34 @@ async fn call(
         Err(e) => return ("Other", Err(e)),
     };
     let name = call.kind.name();
+    let on_one = matches!(
+        call.kind,
+        Kind::Post | Kind::Get | Kind::Delete | Kind::Join(_) | Kind::Leave(_)
+    );
+    let query = match on_one {
+        true => Ok(Query::default()),
+        false => request::parse_query(req.uri().query()),
+    };
     let body = match read_body(&runtime, req, deadline).await {
         Ok(body) => body,
         Err(e) => return (name, Err(e)),
     };
+    // Bad parameters are reported once the caller is known to be allowed to ask.
+    let query = match query {
+        Ok(query) => query,
+        Err(e) => return (name, Err(e)),
+    };
+    if !on_one {
+        let scope = Scope {
+            api_id: call.api_id,
+            stage: call.stage,
+        };
+        let json = extensions::apply(state, call.kind, scope, query, body).await;
+        return (name, Ok(Reply::Json(json)));
+    }
     // An id that cannot be ours, or one of another API or stage, is as gone as a closed one.
     let Some(connection_id) = call.connection_id else {
-        return (name, Ok(Outcome::Gone));
+        return (name, Ok(Reply::Outcome(Outcome::Gone)));
     };
     let target = Target {
         api_id: call.api_id,
@@ -177,6 +206,10 @@ async fn call(
         },
         Kind::Get => Op::Get { target },
         Kind::Delete => Op::Delete { target },
+        Kind::Join(group) => Op::Join { target, group },
+        Kind::Leave(group) => Op::Leave { target, group },
+        // The operations on many connections were applied above.
+        _ => return (name, Ok(Reply::Outcome(Outcome::Gone))),
     };
     let post = matches!(op, Op::Post { .. });
     let outcome = state.plane.apply(op).await;
@@ -189,7 +222,7 @@ async fn call(
             })
             .inc();
     }
-    (name, Ok(outcome))
+    (name, Ok(Reply::Outcome(outcome)))
 }
 
 /// The request body, within the limits: signature head checked before anything is read
