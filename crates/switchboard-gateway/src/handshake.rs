@@ -85,6 +85,9 @@ async fn upgrade(
     let (api, stage, key) = resolve(&state, &runtime, &req)?;
     let mut info = new_connection(&state, &runtime, api, &stage.name, &req, client.peer);
     let ip_slot = stage.ops.admit_connect(&info).map_err(Refused)?;
+    // Extension: pushes made while `$connect` runs wait in the connection's own queue.
+    let early = (stage.pushes_during_connect && api.routes.contains_key("$connect"))
+        .then(|| EarlyPushes::open(&state, &runtime, &info));
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
     let (subprotocol, groups) = match api.routes.get("$connect") {
         Some(route) => {
@@ -104,7 +107,9 @@ async fn upgrade(
             (None, Vec::new())
         }
     };
-    let task = register(&state, &runtime, stage, info, &groups).await?;
+    let queue = early.as_ref().map(|e| Arc::clone(&e.queue));
+    let task = register(&state, &runtime, stage, info, &groups, queue).await?;
+    drop(early);
     let on_upgrade = hyper::upgrade::on(&mut req);
     let slot = Arc::clone(&client.slot);
     state.tasks.spawn(async move {
@@ -262,6 +267,41 @@ async fn run_connect(
     }
 }
 
+/// A connection's queue, reachable by pushes while its `$connect` runs; dropped (with what it
+/// holds, when `$connect` refused) once the connection is registered or refused.
+struct EarlyPushes {
+    state: Arc<GatewayState>,
+    id: AwsId,
+    queue: Arc<OutboundQueue>,
+}
+
+impl EarlyPushes {
+    fn open(state: &Arc<GatewayState>, runtime: &Runtime, info: &ConnectionInfo) -> Self {
+        let queue = new_queue(runtime);
+        state.plane.local().expect(info, Arc::clone(&queue));
+        Self {
+            state: Arc::clone(state),
+            id: info.connection_id,
+            queue,
+        }
+    }
+}
+
+impl Drop for EarlyPushes {
+    fn drop(&mut self) {
+        self.state.plane.local().forget_pending(&self.id);
+    }
+}
+
+/// A connection's bounded outbound queue.
+fn new_queue(runtime: &Runtime) -> Arc<OutboundQueue> {
+    let limits = &runtime.server.limits;
+    Arc::new(OutboundQueue::new(
+        limits.outbound_queue_depth,
+        limits.outbound_queue_bytes,
+    ))
+}
+
 /// The groups a `$connect` answer joins; a bad list is the backend's fault (502), told in
 /// the log.
 fn connect_groups(header: Option<&str>) -> Result<Vec<GroupName>, Refused> {
@@ -292,12 +332,10 @@ async fn register(
     stage: &Arc<Stage>,
     info: ConnectionInfo,
     groups: &[GroupName],
+    early: Option<Arc<OutboundQueue>>,
 ) -> Result<ConnectionTask, Refused> {
     let limits = &runtime.server.limits;
-    let outbound = Arc::new(OutboundQueue::new(
-        limits.outbound_queue_depth,
-        limits.outbound_queue_bytes,
-    ));
+    let outbound = early.unwrap_or_else(|| new_queue(runtime));
     let shared = Arc::new(ConnectionShared::new(info));
     let handle = ConnectionHandle {
         shared: Arc::clone(&shared),

@@ -51,6 +51,8 @@ pub struct Stage {
     pub variables: BTreeMap<String, String>,
     /// Connection limits.
     pub limits: StageLimits,
+    /// Extension: pushes made during `$connect` are queued (docs/groups.md).
+    pub pushes_during_connect: bool,
     /// Throttles, access log and metric handles (filled in by [`crate::ops::attach`]).
     pub ops: crate::ops::StageOps,
 }
@@ -213,6 +215,7 @@ fn build_stage(name: &str, stage: &StageConfig) -> Stage {
         name: name.to_owned(),
         variables: stage.stage_variables.clone(),
         limits: stage.limits.clone(),
+        pushes_during_connect: stage.pushes_during_connect,
         ops: Default::default(),
     }
 }

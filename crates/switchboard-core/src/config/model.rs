@@ -417,6 +417,10 @@ pub struct StageConfig {
     /// Extension: connection limits.
     #[serde(default)]
     pub limits: StageLimits,
+    /// Extension: a `POST @connections/{id}` made while that connection's `$connect` runs is
+    /// queued and delivered after the 101 (dropped if `$connect` refuses), instead of AWS's 410.
+    #[serde(default)]
+    pub pushes_during_connect: bool,
     /// Free text. No effect.
     #[serde(default)]
     pub description: Option<String>,

@@ -294,6 +294,7 @@ fn stage_table(origins: &[Origin], path: &[&str], stage: &StageConfig) -> Table 
         route_settings: per_route,
         access_log_settings,
         limits,
+        pushes_during_connect,
         description,
         tags,
         auto_deploy,
@@ -303,6 +304,9 @@ fn stage_table(origins: &[Origin], path: &[&str], stage: &StageConfig) -> Table 
     let mut t = table_at(origins, path);
     set_opt(&mut t, "stageName", stage_name);
     set_map(&mut t, "stageVariables", stage_variables);
+    if *pushes_during_connect {
+        set(&mut t, "pushesDuringConnect", true);
+    }
     if *default_route_settings != RouteSettings::default() {
         set(
             &mut t,

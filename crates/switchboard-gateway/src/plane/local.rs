@@ -103,14 +103,27 @@ pub struct LocalConnections {
 struct Inner {
     map: HashMap<AwsId, ConnectionHandle>,
     index: Index,
+    /// Connections whose `$connect` runs on a stage that takes pushes meanwhile: their queue,
+    /// written to the client after the 101.
+    pending: HashMap<AwsId, Pending>,
+}
+
+/// A connection still in `$connect`, reachable by pushes only.
+#[derive(Debug)]
+struct Pending {
+    api_id: String,
+    stage: String,
+    outbound: Arc<OutboundQueue>,
 }
 
 impl LocalConnections {
     /// Makes a connection reachable.
     pub fn insert(&self, handle: ConnectionHandle) {
         let mut inner = self.write();
+        let id = handle.shared.info.connection_id;
         inner.index.insert(&handle.shared.info);
-        inner.map.insert(handle.shared.info.connection_id, handle);
+        inner.pending.remove(&id);
+        inner.map.insert(id, handle);
     }
 
     /// Makes a connection unreachable (its socket is gone); it leaves every group.
@@ -145,13 +158,54 @@ impl LocalConnections {
         n
     }
 
+    /// Makes a connection whose `$connect` is running reachable by pushes, which go to
+    /// `outbound` (docs/groups.md "Pushes during `$connect`"); [`LocalConnections::insert`] or
+    /// [`LocalConnections::forget_pending`] ends that.
+    pub fn expect(&self, info: &ConnectionInfo, outbound: Arc<OutboundQueue>) {
+        self.write().pending.insert(
+            info.connection_id,
+            Pending {
+                api_id: info.api_id.clone(),
+                stage: info.stage.clone(),
+                outbound,
+            },
+        );
+    }
+
+    /// The connection's `$connect` ended: pushes no longer wait for it (on refusal, what was
+    /// queued is dropped with the queue).
+    pub fn forget_pending(&self, id: &AwsId) {
+        self.write().pending.remove(id);
+    }
+
+    /// A push to a connection still in `$connect` on a stage that takes them.
+    fn push_pending(&self, op: Op) -> Outcome {
+        let Op::Post { target, payload } = op else {
+            return Outcome::Gone;
+        };
+        let outbound = {
+            let inner = self.read();
+            let Some(pending) = inner.pending.get(&target.connection_id).filter(|p| {
+                p.api_id == target.api_id && p.stage == target.stage
+            }) else {
+                return Outcome::Gone;
+            };
+            Arc::clone(&pending.outbound)
+        };
+        match outbound.try_push(outbound_message(payload)) {
+            Ok(()) => Outcome::Queued,
+            Err(PushError::QueueFull) => Outcome::QueueFull,
+            Err(PushError::Gone) => Outcome::Gone,
+        }
+    }
+
     /// Applies `op` to a connection of this process. Never waits.
     pub fn apply(&self, op: Op) -> Outcome {
         let Some(handle) = self.live(op.target()) else {
-            return Outcome::Gone;
+            return self.push_pending(op);
         };
         match op {
-            Op::Post { payload, .. } => match handle.outbound.try_push(outbound(payload)) {
+            Op::Post { payload, .. } => match handle.outbound.try_push(outbound_message(payload)) {
                 Ok(()) => {
                     handle.shared.touch();
                     Outcome::Queued
@@ -202,7 +256,7 @@ impl LocalConnections {
                 exclude,
                 payload,
             } => {
-                let message = outbound(payload.clone());
+                let message = outbound_message(payload.clone());
                 let now = now_millis();
                 let (mut queued, mut skipped) = (0, 0);
                 let members = inner.index.select(&scope.api_id, &scope.stage, filter, None);
@@ -299,7 +353,7 @@ impl LocalConnections {
 
 /// The queue's form of a payload: text only when it is UTF-8 (a remote node's flag is not
 /// trusted blindly).
-fn outbound(payload: Payload) -> Outbound {
+fn outbound_message(payload: Payload) -> Outbound {
     if payload.binary {
         Outbound::Binary(payload.data)
     } else {
