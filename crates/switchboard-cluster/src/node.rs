@@ -372,9 +372,7 @@ impl Node {
                         Err(_) => (None, "unavailable"),
                     },
                     Err(e) if e.kind() == RequestErrorKind::TimedOut => (None, "timed_out"),
-                    Err(e) if e.kind() == RequestErrorKind::NoResponders => {
-                        (None, "no_responders")
-                    }
+                    Err(e) if e.kind() == RequestErrorKind::NoResponders => (None, "no_responders"),
                     Err(_) => (None, "unavailable"),
                 };
                 self.metrics

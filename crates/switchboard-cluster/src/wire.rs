@@ -178,7 +178,9 @@ pub fn decode_stage_op(headers: Option<&HeaderMap>, body: Bytes) -> Result<Stage
 
 /// A stage outcome as a reply body (JSON).
 pub fn encode_stage_outcome(outcome: &StageOutcome) -> Bytes {
-    serde_json::to_vec(outcome).map(Bytes::from).unwrap_or_default()
+    serde_json::to_vec(outcome)
+        .map(Bytes::from)
+        .unwrap_or_default()
 }
 
 /// The stage outcome a reply carries.
@@ -290,7 +292,10 @@ mod tests {
             queued: 3,
             skipped: 1,
         };
-        assert_eq!(decode_stage_outcome(&encode_stage_outcome(&tally)), Ok(tally));
+        assert_eq!(
+            decode_stage_outcome(&encode_stage_outcome(&tally)),
+            Ok(tally)
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Management API responses as the AWS SDKs parse them (docs/behaviour.md §7.3): the error code in
 //! `x-amzn-ErrorType`, the message in the JSON body, a request id on every response.
 
-use crate::plane::{ConnectionSnapshot, GroupLimit, Outcome};
 use crate::plane::group::{MAX_GROUPS_PER_CONNECTION, MAX_GROUPS_PER_STAGE};
+use crate::plane::{ConnectionSnapshot, GroupLimit, Outcome};
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;

@@ -1,13 +1,11 @@
 //! What a management request asks for, read from its method and path: pure, no I/O.
 
 use super::errors::MgmtError;
+use crate::plane::group::{parse_user, GroupName, NameError, DEFAULT_PAGE, MAX_EXCLUDES, MAX_PAGE};
 use crate::runtime::Runtime;
 use http::Method;
 use percent_encoding::percent_decode_str;
 use std::borrow::Cow;
-use crate::plane::group::{
-    parse_user, GroupName, NameError, DEFAULT_PAGE, MAX_EXCLUDES, MAX_PAGE,
-};
 use switchboard_core::ids::AwsId;
 
 /// The `@connections` operations (docs/behaviour.md §7.2) and the extensions beside them
@@ -100,9 +98,7 @@ pub fn parse(
     let rest: Vec<&str> = rest.iter().map(|s| s.as_ref()).collect();
     let shape = match rest.as_slice() {
         ["@connections", id] if !id.is_empty() => Shape::Connection(id),
-        ["@connections", id, "groups", group] if !id.is_empty() => {
-            Shape::Membership(id, group)
-        }
+        ["@connections", id, "groups", group] if !id.is_empty() => Shape::Membership(id, group),
         ["@connections"] => Shape::Stage,
         ["@groups", group] => Shape::Group(group),
         ["@users", user] => Shape::User(user),
@@ -197,9 +193,8 @@ pub fn parse_query(raw: Option<&str>) -> Result<Query, MgmtError> {
                 }
             }
             "group" => {
-                query.group = Some(
-                    GroupName::parse(&value).map_err(|e| bad(format!("group: {e}")))?,
-                )
+                query.group =
+                    Some(GroupName::parse(&value).map_err(|e| bad(format!("group: {e}")))?)
             }
             "user" => query.user = Some(parse_user(&value).map_err(|e| bad(format!("user: {e}")))?),
             "limit" => {
@@ -210,9 +205,10 @@ pub fn parse_query(raw: Option<&str>) -> Result<Query, MgmtError> {
                     .ok_or_else(|| bad(format!("limit must be 1 to {MAX_PAGE}")))?
             }
             "nextToken" => {
-                query.after = Some(AwsId::parse(&value).ok_or_else(|| {
-                    bad("nextToken is not one this gateway gave".to_owned())
-                })?)
+                query.after = Some(
+                    AwsId::parse(&value)
+                        .ok_or_else(|| bad("nextToken is not one this gateway gave".to_owned()))?,
+                )
             }
             _ => {}
         }
@@ -277,9 +273,17 @@ integrationType = "MOCK"
             parse(&one, &Method::PUT, "/dev/@connections/x", None),
             Err(MgmtError::MethodNotAllowed)
         );
-        let join = parse(&one, &Method::PUT, "/dev/@connections/abcdefghijklmno%3D/groups/room", None)
-            .expect("join");
-        assert_eq!(join.kind, Kind::Join(GroupName::parse("room").expect("valid")));
+        let join = parse(
+            &one,
+            &Method::PUT,
+            "/dev/@connections/abcdefghijklmno%3D/groups/room",
+            None,
+        )
+        .expect("join");
+        assert_eq!(
+            join.kind,
+            Kind::Join(GroupName::parse("room").expect("valid"))
+        );
         assert_eq!(join.connection_id, AwsId::parse(ID));
         assert_eq!(
             parse(&one, &Method::POST, "/dev/@connections", None).map(|c| c.kind),
@@ -323,8 +327,18 @@ mod query_tests {
         assert_eq!(q.limit, 5);
         assert_eq!(q.group.as_ref().map(GroupName::as_str), Some("room"));
         assert_eq!(parse_query(None).map(|q| q.limit), Ok(DEFAULT_PAGE));
-        for bad in ["limit=0", "limit=1001", "limit=x", "exclude=short", "group=a%2Fb", "nextToken=zz"] {
-            assert!(matches!(parse_query(Some(bad)), Err(MgmtError::BadRequest(_))), "{bad}");
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "limit=x",
+            "exclude=short",
+            "group=a%2Fb",
+            "nextToken=zz",
+        ] {
+            assert!(
+                matches!(parse_query(Some(bad)), Err(MgmtError::BadRequest(_))),
+                "{bad}"
+            );
         }
         let many = vec![id; MAX_EXCLUDES + 1].join(",");
         assert!(parse_query(Some(&format!("exclude={many}"))).is_err());

@@ -262,17 +262,27 @@ mod tests {
         let (a, b, c) = (a.connection_id, b.connection_id, c.connection_id);
         index.join(&a, &group("room")).expect("room");
         index.join(&c, &group("room")).expect("room");
-        index.join(&c, &group("room")).expect("again: nothing changes");
+        index
+            .join(&c, &group("room"))
+            .expect("again: nothing changes");
         let room = filter(Some("room"), None);
         let mut expected = vec![a, c];
         expected.sort();
-        assert_eq!(index.select("chat", "dev", &room, None).collect::<Vec<_>>(), expected);
+        assert_eq!(
+            index.select("chat", "dev", &room, None).collect::<Vec<_>>(),
+            expected
+        );
         assert_eq!(index.count("chat", "dev", &room), 2);
         assert_eq!(
-            index.select("chat", "dev", &room, Some(expected[0])).collect::<Vec<_>>(),
+            index
+                .select("chat", "dev", &room, Some(expected[0]))
+                .collect::<Vec<_>>(),
             expected[1..]
         );
-        assert_eq!(index.count("chat", "dev", &filter(Some("room"), Some("ann"))), 1);
+        assert_eq!(
+            index.count("chat", "dev", &filter(Some("room"), Some("ann"))),
+            1
+        );
         assert_eq!(index.count("chat", "dev", &filter(None, Some("bob"))), 1);
         assert_eq!(index.count("chat", "prod", &room), 0);
         index.remove(&a);
@@ -290,12 +300,17 @@ mod tests {
         let one = info(None);
         index.insert(&one);
         for n in 0..MAX_GROUPS_PER_CONNECTION {
-            index.join(&one.connection_id, &group(&format!("g{n}"))).expect("room");
+            index
+                .join(&one.connection_id, &group(&format!("g{n}")))
+                .expect("room");
         }
         assert_eq!(
             index.join(&one.connection_id, &group("one-more")),
             Err(GroupLimit::PerConnection)
         );
-        assert_eq!(index.groups_of(&one.connection_id).len(), MAX_GROUPS_PER_CONNECTION);
+        assert_eq!(
+            index.groups_of(&one.connection_id).len(),
+            MAX_GROUPS_PER_CONNECTION
+        );
     }
 }

@@ -185,9 +185,11 @@ impl LocalConnections {
         };
         let outbound = {
             let inner = self.read();
-            let Some(pending) = inner.pending.get(&target.connection_id).filter(|p| {
-                p.api_id == target.api_id && p.stage == target.stage
-            }) else {
+            let Some(pending) = inner
+                .pending
+                .get(&target.connection_id)
+                .filter(|p| p.api_id == target.api_id && p.stage == target.stage)
+            else {
                 return Outcome::Gone;
             };
             Arc::clone(&pending.outbound)
@@ -213,7 +215,9 @@ impl LocalConnections {
                 Err(PushError::QueueFull) => Outcome::QueueFull,
                 Err(PushError::Gone) => Outcome::Gone,
             },
-            Op::Get { target } => Outcome::Info(Box::new(self.describe(&handle, &target.connection_id))),
+            Op::Get { target } => {
+                Outcome::Info(Box::new(self.describe(&handle, &target.connection_id)))
+            }
             Op::Delete { .. } => {
                 handle.shared.request_close(CloseCause::Deleted);
                 Outcome::Closing
@@ -243,12 +247,7 @@ impl LocalConnections {
     /// is checked once and shared by every member's queue.
     pub fn apply_stage(&self, op: &StageOp) -> StageOutcome {
         let inner = self.read();
-        let live = |id: &AwsId| {
-            inner
-                .map
-                .get(id)
-                .filter(|h| !h.shared.close.is_cancelled())
-        };
+        let live = |id: &AwsId| inner.map.get(id).filter(|h| !h.shared.close.is_cancelled());
         match op {
             StageOp::Broadcast {
                 scope,
@@ -259,7 +258,9 @@ impl LocalConnections {
                 let message = outbound_message(payload.clone());
                 let now = now_millis();
                 let (mut queued, mut skipped) = (0, 0);
-                let members = inner.index.select(&scope.api_id, &scope.stage, filter, None);
+                let members = inner
+                    .index
+                    .select(&scope.api_id, &scope.stage, filter, None);
                 for handle in members
                     .filter(|id| !exclude.contains(id))
                     .filter_map(|id| live(&id))
@@ -277,7 +278,9 @@ impl LocalConnections {
             }
             StageOp::Disconnect { scope, filter } => {
                 let mut queued = 0;
-                let members = inner.index.select(&scope.api_id, &scope.stage, filter, None);
+                let members = inner
+                    .index
+                    .select(&scope.api_id, &scope.stage, filter, None);
                 for handle in members.filter_map(|id| live(&id)) {
                     handle.shared.request_close(CloseCause::Deleted);
                     queued += 1;

@@ -197,17 +197,17 @@ mod tests {
 
     fn entry(id: AwsId) -> ConnectionSnapshot {
         ConnectionSnapshot {
-                info: ConnectionInfo {
-                    connection_id: id,
-                    connected_at: 1,
-                    api_id: "chat".into(),
-                    stage: "dev".into(),
-                    domain_name: "localhost".into(),
-                    source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-                    user_agent: None,
-                    caller: Default::default(),
-                    authorizer: None,
-                },
+            info: ConnectionInfo {
+                connection_id: id,
+                connected_at: 1,
+                api_id: "chat".into(),
+                stage: "dev".into(),
+                domain_name: "localhost".into(),
+                source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                user_agent: None,
+                caller: Default::default(),
+                authorizer: None,
+            },
             last_active_at: 1,
             groups: Vec::new(),
             user: None,
@@ -237,7 +237,10 @@ mod tests {
             more,
             total: ids.len() as u64,
         };
-        let merged = StageOutcome::merge(&list(3), vec![page(&ids[..2], false), page(&ids[2..], false)]);
+        let merged = StageOutcome::merge(
+            &list(3),
+            vec![page(&ids[..2], false), page(&ids[2..], false)],
+        );
         ids.sort();
         match merged {
             StageOutcome::Page {
