@@ -18,6 +18,9 @@ pub const MAX_EXCLUDES: usize = 100;
 pub const DEFAULT_PAGE: usize = 100;
 /// Largest page of a listing.
 pub const MAX_PAGE: usize = 1000;
+/// About the most bytes of connections one node puts in a page (a cluster reply stays well
+/// under NATS's default 1 MB payload); a page cut by it says that more remain.
+pub const MAX_PAGE_BYTES: usize = 512 * 1024;
 
 /// A valid group name: 1 to 128 ASCII letters, digits, `-`, `_`, `.`, `:`, `~`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

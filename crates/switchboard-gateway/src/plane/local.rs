@@ -1,6 +1,6 @@
 //! The connections this process holds, and operations applied to them.
 
-use super::group::GroupName;
+use super::group::{GroupName, MAX_PAGE_BYTES};
 use super::index::Index;
 use super::op::{ConnectionSnapshot, GroupLimit, Op, Outcome, Payload, Target};
 use super::stage_op::{StageOp, StageOutcome};
@@ -298,16 +298,22 @@ impl LocalConnections {
                 let members = inner
                     .index
                     .select(&scope.api_id, &scope.stage, filter, *after);
+                let mut bytes = 0;
                 for (id, handle) in members.filter_map(|id| live(&id).map(|h| (id, h))) {
-                    if entries.len() == *limit {
+                    if entries.len() == *limit || bytes > MAX_PAGE_BYTES {
                         more = true;
                         break;
                     }
-                    entries.push(ConnectionSnapshot {
+                    let mut entry = ConnectionSnapshot {
                         groups: inner.index.groups_of(&id),
                         user: inner.index.user_of(&id).map(str::to_owned),
                         ..handle.shared.snapshot()
-                    });
+                    };
+                    // A listing shows neither; they would only weigh on a cluster reply.
+                    entry.info.authorizer = None;
+                    entry.info.caller = Default::default();
+                    bytes += approximate_bytes(&entry);
+                    entries.push(entry);
                 }
                 let total = inner.index.count(&scope.api_id, &scope.stage, filter) as u64;
                 StageOutcome::Page {
@@ -352,6 +358,20 @@ impl LocalConnections {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// About how many bytes a listed connection takes as JSON.
+fn approximate_bytes(entry: &ConnectionSnapshot) -> usize {
+    const FIXED: usize = 400;
+    let info = &entry.info;
+    FIXED
+        + info.user_agent.as_ref().map_or(0, String::len)
+        + entry.user.as_ref().map_or(0, String::len)
+        + entry
+            .groups
+            .iter()
+            .map(|g| g.as_str().len() + 3)
+            .sum::<usize>()
 }
 
 /// The queue's form of a payload: text only when it is UTF-8 (a remote node's flag is not

@@ -112,13 +112,16 @@ impl StageOutcome {
     }
 
     /// Merges the answers of several nodes: tallies add up; pages are merged in id order and
-    /// cut at `limit` (a page cut here, or on any node, has more).
+    /// cut where no node's unsent entries can fall before the cut (at the lowest last id of a
+    /// page that has more), then at `limit`. So walking the pages returns every connection
+    /// that stays open exactly once, however each node cut its own page.
     pub fn merge(op: &StageOp, answers: Vec<StageOutcome>) -> Self {
         let limit = match op {
             StageOp::List { limit, .. } => *limit,
             _ => usize::MAX,
         };
         let mut merged = Self::empty(op);
+        let mut cut: Option<AwsId> = None;
         for answer in answers {
             match (&mut merged, answer) {
                 (
@@ -143,6 +146,13 @@ impl StageOutcome {
                         total: t,
                     },
                 ) => {
+                    if m {
+                        let last = e.last().map(|x| x.info.connection_id);
+                        cut = match (cut, last) {
+                            (Some(c), Some(l)) => Some(c.min(l)),
+                            (c, l) => c.or(l),
+                        };
+                    }
                     entries.extend(e);
                     *more |= m;
                     *total += t;
@@ -152,6 +162,9 @@ impl StageOutcome {
         }
         if let StageOutcome::Page { entries, more, .. } = &mut merged {
             entries.sort_by_key(|e| e.info.connection_id);
+            if let Some(cut) = cut {
+                entries.retain(|e| e.info.connection_id <= cut);
+            }
             if entries.len() > limit {
                 entries.truncate(limit);
                 *more = true;
@@ -252,6 +265,29 @@ mod tests {
                 assert_eq!(got, ids[..3]);
                 assert!(more);
                 assert_eq!(total, 4);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_node_that_cut_its_page_short_cuts_the_merged_page_too() {
+        let mut ids: Vec<AwsId> = (0..4).map(|n| AwsId::connection(NodeTag(n))).collect();
+        ids.sort();
+        let page = |ids: &[AwsId], more| StageOutcome::Page {
+            entries: ids.iter().copied().map(entry).collect(),
+            more,
+            total: 9,
+        };
+        // Node one sent only its first entry (ids[0]) of several; node two sent ids[1..].
+        let merged = StageOutcome::merge(
+            &list(10),
+            vec![page(&ids[..1], true), page(&ids[1..], false)],
+        );
+        match merged {
+            StageOutcome::Page { entries, more, .. } => {
+                assert_eq!(entries.len(), 1, "nothing after node one's last sent id");
+                assert!(more);
             }
             other => panic!("{other:?}"),
         }
