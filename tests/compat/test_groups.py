@@ -188,6 +188,28 @@ def test_bad_names_caps_and_strangers_get_clear_answers(room):
     assert room.api.call("GET", "/@connections", sign=False).status == 403
 
 
+def test_message_events_carry_groups_and_user_only_when_the_stage_asks(start_gateway):
+    for on in (False, True):
+        backend = support.LambdaBackend(handler)
+        settings = "eventExtensions = true" if on else ""
+        gw = start_gateway(config(backend, stage_settings=settings), env=backend.gateway_env())
+        try:
+            with contextlib.ExitStack() as sockets:
+                r = Room(gw, backend, sockets)
+                ws, cid = r.connect(user="ann", join="lobby,news")
+                ws.send('{"action":"hello"}')
+                event = backend.wait_for(lambda e: e.get("requestContext", {}).get("eventType") == "MESSAGE")
+                context = event["requestContext"]
+                if on:
+                    assert context["switchboard"] == {"groups": ["lobby", "news"], "user": "ann"}
+                else:
+                    assert "switchboard" not in context, "AWS's event, untouched"
+                connect = backend.wait_event("CONNECT", cid)
+                assert "switchboard" not in connect["requestContext"]
+        finally:
+            backend.close()
+
+
 def test_a_bad_group_list_in_the_connect_answer_refuses_the_connection(room):
     with pytest.raises(Exception) as refused:
         room.connect(join="bad%20name")

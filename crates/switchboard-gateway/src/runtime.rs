@@ -53,6 +53,8 @@ pub struct Stage {
     pub limits: StageLimits,
     /// Extension: pushes made during `$connect` are queued (docs/groups.md).
     pub pushes_during_connect: bool,
+    /// Extension: MESSAGE events carry groups and user (docs/groups.md).
+    pub event_extensions: bool,
     /// Throttles, access log and metric handles (filled in by [`crate::ops::attach`]).
     pub ops: crate::ops::StageOps,
 }
@@ -216,6 +218,7 @@ fn build_stage(name: &str, stage: &StageConfig) -> Stage {
         variables: stage.stage_variables.clone(),
         limits: stage.limits.clone(),
         pushes_during_connect: stage.pushes_during_connect,
+        event_extensions: stage.event_extensions,
         ops: Default::default(),
     }
 }

@@ -295,6 +295,7 @@ fn stage_table(origins: &[Origin], path: &[&str], stage: &StageConfig) -> Table 
         access_log_settings,
         limits,
         pushes_during_connect,
+        event_extensions,
         description,
         tags,
         auto_deploy,
@@ -306,6 +307,9 @@ fn stage_table(origins: &[Origin], path: &[&str], stage: &StageConfig) -> Table 
     set_map(&mut t, "stageVariables", stage_variables);
     if *pushes_during_connect {
         set(&mut t, "pushesDuringConnect", true);
+    }
+    if *event_extensions {
+        set(&mut t, "eventExtensions", true);
     }
     if *default_route_settings != RouteSettings::default() {
         set(

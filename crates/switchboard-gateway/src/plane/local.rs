@@ -8,7 +8,7 @@ use crate::outbound::{Outbound, OutboundQueue, PushError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
-use switchboard_core::context::{now_millis, ConnectionInfo};
+use switchboard_core::context::{now_millis, ConnectionInfo, EventExtension};
 use switchboard_core::ids::AwsId;
 use tokio_util::sync::CancellationToken;
 
@@ -322,6 +322,20 @@ impl LocalConnections {
                     total,
                 }
             }
+        }
+    }
+
+    /// A connection's groups and user, as an event's extension field shows them.
+    pub fn event_extension(&self, id: &AwsId) -> EventExtension {
+        let inner = self.read();
+        EventExtension {
+            groups: inner
+                .index
+                .groups_of(id)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            user: inner.index.user_of(id).map(str::to_owned),
         }
     }
 
