@@ -79,7 +79,9 @@ async fn main() {
         opening.push(tokio::spawn(async move {
             let _slot = slots.acquire().await.ok()?;
             let (target, _) = parse_loopback_url(&url).ok()?;
-            let mut ws = connect_ws(&url, target, i, Duration::from_secs(30)).await.ok()?;
+            let mut ws = connect_ws(&url, target, i, Duration::from_secs(30))
+                .await
+                .ok()?;
             ws.send(Message::text(whoami)).await.ok()?;
             let id = loop {
                 match ws.next().await? {
@@ -156,13 +158,17 @@ async fn main() {
             .unwrap_or_else(|e| fatal(e));
         let answered = tally.origin.elapsed().as_nanos() as u64;
         let deadline = Instant::now() + Duration::from_secs(30);
-        while tally.delivered.load(Ordering::Acquire) < args.connections && Instant::now() < deadline
+        while tally.delivered.load(Ordering::Acquire) < args.connections
+            && Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let delivered = tally.delivered.load(Ordering::Acquire);
         total_delivered += delivered;
-        let last = tally.last_ns.load(Ordering::Acquire).saturating_sub(started);
+        let last = tally
+            .last_ns
+            .load(Ordering::Acquire)
+            .saturating_sub(started);
         let ms = last as f64 / 1e6;
         rounds.push(serde_json::json!({
             "status": status,
@@ -195,9 +201,10 @@ async fn main() {
 async fn call(base: &str, method: &str, path: &str, body: Bytes) -> Result<(u16, Bytes), String> {
     let (addr, prefix) = parse_loopback_url(base)?;
     let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(tcp))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(tcp))
+            .await
+            .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
     let request = hyper::Request::builder()
         .method(method)
@@ -205,7 +212,10 @@ async fn call(base: &str, method: &str, path: &str, body: Bytes) -> Result<(u16,
         .header(hyper::header::HOST, addr.to_string())
         .body(Full::new(body))
         .map_err(|e| e.to_string())?;
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let body = response
         .into_body()
