@@ -13,18 +13,20 @@ from websockets.sync.client import connect as ws_connect
 
 import support
 from conftest import TIMINGS, Cluster, Node, eventually, wait_ready
-from groups_support import Signed, config, every_page, handler
+from groups_support import Signed, config, every_page, handler, q
 
 
 class GroupsCluster(Cluster):
     """Nodes with SigV4 management and a REQUEST authorizer (users), sharing one NATS."""
+
+    stage_settings = "pushesDuringConnect = true"
 
     def start_node(self, name: str) -> Node:
         workdir = self.workdir / f"{name}-{len(self.nodes)}"
         workdir.mkdir()
         path = workdir / "switchboard.toml"
         extra = "\n".join(f"{k} = {v}" for k, v in TIMINGS.items())
-        path.write_text(config(self.backend) + f"""
+        path.write_text(config(self.backend, stage_settings=self.stage_settings) + f"""
 [cluster]
 engine = "nats"
 urls = ["{self.nats.url}"]
@@ -48,15 +50,30 @@ nodeName = "{name}"
         return ws, self.backend.connection_id_for_tag(tag)
 
 
+def greet_through_node_b(event: dict):
+    """`$connect` with `?greet=1` pushes two messages through node b before it answers."""
+    context = event.get("requestContext", {})
+    query = event.get("queryStringParameters") or {}
+    if event.get("type") != "REQUEST" and context.get("eventType") == "CONNECT" and query.get("greet"):
+        api = Signed(GREETER["endpoint"])
+        for n in range(2):
+            GREETER["statuses"].append(api.call("POST", f"/@connections/{q(context['connectionId'])}", f"early {n}").status)
+    return handler(event)
+
+
+GREETER: dict = {"statuses": []}
+
+
 @pytest.fixture
 def groups_cluster(nats, tmp_path: Path):
-    backend = support.LambdaBackend(handler)
+    backend = support.LambdaBackend(greet_through_node_b)
     c = GroupsCluster(nats, backend, tmp_path, f"g{uuid.uuid4().hex[:8]}")
     for name in "abc":
         c.start_node(name)
     # Every node sees the other two before the test asks anything of them.
     for name in "abc":
         eventually(lambda: c.api(name).list("limit=1").json["nodesAsked"] == 3, f"{name} sees three nodes")
+    GREETER["endpoint"], GREETER["statuses"] = c.nodes["b"].endpoint, []
     with c.stack:
         yield c
     for node in c.nodes.values():
@@ -124,3 +141,11 @@ def test_a_silent_node_makes_the_answer_incomplete_not_slow_forever(groups_clust
         assert here.recv(timeout=support.WAIT) == "while c sleeps"
     finally:
         c.nodes["c"].signal(signal.SIGCONT)
+
+
+def test_pushes_during_connect_made_through_another_node_arrive_after_the_101(groups_cluster):
+    c = groups_cluster
+    tag = uuid.uuid4().hex
+    with ws_connect(f"{c.nodes['a'].gw.ws_url}?tag={tag}&user=u&greet=1", open_timeout=support.WAIT) as ws:
+        assert GREETER["statuses"] == [200, 200], "forwarded to node a while its $connect ran"
+        assert [ws.recv(timeout=support.WAIT) for _ in range(2)] == ["early 0", "early 1"]
