@@ -186,6 +186,8 @@ def test_bad_names_caps_and_strangers_get_clear_answers(room):
     assert too_big.status == 413
     assert room.api.call("POST", "/@groups/g1", "x", sign=False).status == 403
     assert room.api.call("GET", "/@connections", sign=False).status == 403
+    # A stranger learns nothing about names: unsigned, a bad name is 403 like any other call.
+    assert room.api.call("POST", "/@groups/bad%20name", "x", sign=False).status == 403
 
 
 def test_message_events_carry_groups_and_user_only_when_the_stage_asks(start_gateway):

@@ -162,6 +162,13 @@ async fn call(
         .and_then(|h| h.to_str().ok());
     let call = match request::parse(&runtime, req.method(), req.uri().path(), host) {
         Ok(call) => call,
+        // A bad group or user name is told only to a caller allowed to ask.
+        Err(e @ MgmtError::BadRequest(_)) => {
+            return match read_body(&runtime, req, deadline).await {
+                Ok(_) => ("Other", Err(e)),
+                Err(refused) => ("Other", Err(refused)),
+            };
+        }
         Err(e) => return ("Other", Err(e)),
     };
     let name = call.kind.name();
