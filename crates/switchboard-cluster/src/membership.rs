@@ -162,13 +162,22 @@ impl Membership {
 
     /// Nodes serving (alive or leaving) whose lease is current.
     pub fn live(&self, now: Instant, lease: Duration) -> usize {
-        self.nodes
-            .values()
-            .filter(|s| {
+        self.live_tags(now, lease).len()
+    }
+
+    /// The tags of the nodes serving whose lease is current, in order.
+    pub fn live_tags(&self, now: Instant, lease: Duration) -> Vec<NodeTag> {
+        let mut tags: Vec<NodeTag> = self
+            .nodes
+            .iter()
+            .filter(|(_, s)| {
                 matches!(s.record.state, NodeState::Alive | NodeState::Leaving)
                     && now.saturating_duration_since(s.changed_at) <= lease
             })
-            .count()
+            .map(|(tag, _)| *tag)
+            .collect();
+        tags.sort();
+        tags
     }
 }
 

@@ -22,6 +22,11 @@ impl Names {
         format!("sb.{}.n.{node}.conn", self.cluster)
     }
 
+    /// Where a node answers operations on many of its connections (broadcast, listing).
+    pub fn stage_operations(&self, node: NodeTag) -> String {
+        format!("sb.{}.n.{node}.stage", self.cluster)
+    }
+
     /// Where a node answers the readiness probe.
     pub fn ping(&self, node: NodeTag) -> String {
         format!("sb.{}.n.{node}.ping", self.cluster)

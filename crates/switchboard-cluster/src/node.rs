@@ -16,7 +16,9 @@ use switchboard_core::config::ClusterConfig;
 use switchboard_core::context::{ConnectionInfo, DisconnectStatus};
 use switchboard_core::ids::{AwsId, NodeTag};
 use switchboard_gateway::metrics::{ClusterMetrics, ForwardLabels};
-use switchboard_gateway::plane::{ClusterLink, LinkDown, Op, Outcome};
+use switchboard_gateway::plane::{
+    ClusterLink, FanOut, LinkDown, Op, Outcome, StageOp, StageOutcome,
+};
 use switchboard_gateway::server::GatewayState;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
@@ -328,6 +330,71 @@ fn outcome_label(outcome: &Outcome) -> &'static str {
         Outcome::QueueFull => "queue_full",
         Outcome::Unavailable => "unavailable",
         Outcome::TimedOut => "timed_out",
+        Outcome::Done => "done",
+        Outcome::GroupLimit(_) => "group_limit",
+    }
+}
+
+impl Node {
+    /// Asks every other live node to apply `op`, all at once; each answer within the request
+    /// deadline is kept, the rest are left out (the caller reports an incomplete answer).
+    async fn fan_out_op(&self, op: StageOp) -> FanOut {
+        let others: Vec<NodeTag> = {
+            let membership = lock(&self.membership);
+            membership
+                .live_tags(Instant::now(), self.timings.lease)
+                .into_iter()
+                .filter(|tag| *tag != self.tag)
+                .collect()
+        };
+        if others.is_empty() {
+            return FanOut::default();
+        }
+        if !self.link_up.load(Ordering::SeqCst) {
+            return FanOut {
+                asked: others.len(),
+                answers: Vec::new(),
+            };
+        }
+        let operation = op.name();
+        let (headers, body) = wire::encode_stage_op(&op);
+        let asks = others.iter().map(|tag| {
+            let request = Request::new()
+                .headers(headers.clone())
+                .payload(body.clone())
+                .timeout(Some(self.timings.request));
+            let subject = self.names.stage_operations(*tag);
+            async move {
+                let answer = self.client.send_request(subject, request).await;
+                let (outcome, result) = match answer {
+                    Ok(reply) => match wire::decode_stage_outcome(&reply.payload) {
+                        Ok(outcome) => (Some(outcome), "answered"),
+                        Err(_) => (None, "unavailable"),
+                    },
+                    Err(e) if e.kind() == RequestErrorKind::TimedOut => (None, "timed_out"),
+                    Err(e) if e.kind() == RequestErrorKind::NoResponders => (None, "no_responders"),
+                    Err(_) => (None, "unavailable"),
+                };
+                self.metrics
+                    .forwarded
+                    .get_or_create(&ForwardLabels { operation, result })
+                    .inc();
+                outcome
+            }
+        });
+        let started = Instant::now();
+        let answers: Vec<StageOutcome> = futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        self.metrics
+            .forward_latency
+            .observe(started.elapsed().as_secs_f64());
+        FanOut {
+            asked: others.len(),
+            answers,
+        }
     }
 }
 
@@ -342,6 +409,10 @@ impl ClusterLink for Node {
                 .inc();
             outcome
         })
+    }
+
+    fn fan_out(&self, op: StageOp) -> BoxFuture<'_, FanOut> {
+        Box::pin(self.fan_out_op(op))
     }
 
     fn record(&self, info: &ConnectionInfo) -> BoxFuture<'_, Result<(), LinkDown>> {

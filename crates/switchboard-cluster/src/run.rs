@@ -30,6 +30,11 @@ impl Node {
             .subscribe(self.names.operations(self.tag))
             .await
             .map_err(|e| fail(&e))?;
+        let stage_operations = self
+            .client
+            .subscribe(self.names.stage_operations(self.tag))
+            .await
+            .map_err(|e| fail(&e))?;
         let pings = self
             .client
             .subscribe(self.names.ping(self.tag))
@@ -37,6 +42,7 @@ impl Node {
             .map_err(|e| fail(&e))?;
         self.client.flush().await.map_err(|e| fail(&e))?;
         tokio::spawn(answer_operations(Arc::clone(self), operations));
+        tokio::spawn(answer_stage_operations(Arc::clone(self), stage_operations));
         tokio::spawn(answer_pings(Arc::clone(self), pings));
         tokio::spawn(keep_lease(Arc::clone(self)));
         tokio::spawn(watch_nodes(Arc::clone(self)));
@@ -113,6 +119,27 @@ async fn answer_operations(node: Arc<Node>, mut operations: Subscriber) {
         };
         let (headers, body) = wire::encode_outcome(&outcome);
         let _ = node.client.publish_with_headers(reply, headers, body).await;
+    }
+}
+
+/// Applies operations on many connections (broadcast, listing) that another node fans out to
+/// every node; a malformed one gets no answer (the caller counts this node as silent).
+async fn answer_stage_operations(node: Arc<Node>, mut operations: Subscriber) {
+    let Some(gateway) = node.gateway().cloned() else {
+        return;
+    };
+    while let Some(message) = operations.next().await {
+        let Some(reply) = message.reply else {
+            continue;
+        };
+        match wire::decode_stage_op(message.headers.as_ref(), message.payload) {
+            Ok(op) => {
+                let outcome = gateway.plane.local().apply_stage(&op);
+                let body = wire::encode_stage_outcome(&outcome);
+                let _ = node.client.publish(reply, body).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "ignored a malformed stage operation"),
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use switchboard_core::ids::AwsId;
-use switchboard_gateway::plane::{ConnectionSnapshot, Op, Outcome, Payload, Target};
+use switchboard_gateway::plane::{
+    ConnectionSnapshot, GroupLimit, GroupName, Op, Outcome, Payload, StageOp, StageOutcome, Target,
+};
 
 /// Version of this format; a node refuses what it does not know.
 const VERSION: &str = "1";
@@ -15,6 +17,9 @@ const H_STAGE: &str = "Sb-Stage";
 const H_ID: &str = "Sb-Id";
 const H_BINARY: &str = "Sb-Binary";
 const H_OUTCOME: &str = "Sb-Outcome";
+const H_GROUP: &str = "Sb-Group";
+/// A stage operation's fields but its payload, as JSON.
+const H_STAGE_OP: &str = "Sb-Stage-Op";
 
 /// A message that is not an operation or outcome of this format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,6 +39,14 @@ pub fn encode_op(op: &Op) -> (HeaderMap, Bytes) {
         }
         Op::Get { .. } => ("get", Bytes::new()),
         Op::Delete { .. } => ("delete", Bytes::new()),
+        Op::Join { group, .. } => {
+            headers.insert(H_GROUP, group.as_str());
+            ("join", Bytes::new())
+        }
+        Op::Leave { group, .. } => {
+            headers.insert(H_GROUP, group.as_str());
+            ("leave", Bytes::new())
+        }
     };
     headers.insert(H_OP, kind);
     let target = op.target();
@@ -67,6 +80,15 @@ pub fn decode_op(headers: Option<&HeaderMap>, body: Bytes) -> Result<Op, WireErr
         }),
         Some("get") => Ok(Op::Get { target }),
         Some("delete") => Ok(Op::Delete { target }),
+        Some(kind @ ("join" | "leave")) => {
+            let group = get(H_GROUP)
+                .and_then(|g| GroupName::parse(g).ok())
+                .ok_or(WireError("no group"))?;
+            Ok(match kind {
+                "join" => Op::Join { target, group },
+                _ => Op::Leave { target, group },
+            })
+        }
         _ => Err(WireError("unknown operation")),
     }
 }
@@ -89,6 +111,9 @@ pub fn encode_outcome(outcome: &Outcome) -> (HeaderMap, Bytes) {
         // An owner answers only for its own connections; these two are the caller's.
         Outcome::Unavailable => ("unavailable", Bytes::new()),
         Outcome::TimedOut => ("timed-out", Bytes::new()),
+        Outcome::Done => ("done", Bytes::new()),
+        Outcome::GroupLimit(GroupLimit::PerConnection) => ("group-limit-connection", Bytes::new()),
+        Outcome::GroupLimit(GroupLimit::PerStage) => ("group-limit-stage", Bytes::new()),
     };
     headers.insert(H_OUTCOME, name);
     (headers, body)
@@ -111,8 +136,56 @@ pub fn decode_outcome(headers: Option<&HeaderMap>, body: &[u8]) -> Result<Outcom
         "queue-full" => Outcome::QueueFull,
         "unavailable" => Outcome::Unavailable,
         "timed-out" => Outcome::TimedOut,
+        "done" => Outcome::Done,
+        "group-limit-connection" => Outcome::GroupLimit(GroupLimit::PerConnection),
+        "group-limit-stage" => Outcome::GroupLimit(GroupLimit::PerStage),
         _ => return Err(WireError("unknown outcome")),
     })
+}
+
+/// A stage operation as a request: its fields as JSON in a header, a broadcast's payload as
+/// the body, untouched.
+pub fn encode_stage_op(op: &StageOp) -> (HeaderMap, Bytes) {
+    let mut headers = HeaderMap::new();
+    headers.insert(H_VERSION, VERSION);
+    let mut head = op.clone();
+    let body = match &mut head {
+        StageOp::Broadcast { payload, .. } => std::mem::take(&mut payload.data),
+        _ => Bytes::new(),
+    };
+    let json = serde_json::to_string(&head).unwrap_or_default();
+    headers.insert(H_STAGE_OP, json.as_str());
+    (headers, body)
+}
+
+/// The stage operation a request carries.
+pub fn decode_stage_op(headers: Option<&HeaderMap>, body: Bytes) -> Result<StageOp, WireError> {
+    let headers = headers.ok_or(WireError("no headers"))?;
+    if headers.get(H_VERSION).map(|v| v.as_str()) != Some(VERSION) {
+        return Err(WireError("unknown version"));
+    }
+    let json = headers
+        .get(H_STAGE_OP)
+        .map(|v| v.as_str())
+        .ok_or(WireError("no stage operation"))?;
+    let mut op: StageOp =
+        serde_json::from_str(json).map_err(|_| WireError("bad stage operation"))?;
+    if let StageOp::Broadcast { payload, .. } = &mut op {
+        payload.data = body;
+    }
+    Ok(op)
+}
+
+/// A stage outcome as a reply body (JSON).
+pub fn encode_stage_outcome(outcome: &StageOutcome) -> Bytes {
+    serde_json::to_vec(outcome)
+        .map(Bytes::from)
+        .unwrap_or_default()
+}
+
+/// The stage outcome a reply carries.
+pub fn decode_stage_outcome(body: &[u8]) -> Result<StageOutcome, WireError> {
+    serde_json::from_slice(body).map_err(|_| WireError("bad stage outcome"))
 }
 
 #[cfg(test)]
@@ -144,6 +217,14 @@ mod tests {
             },
             Op::Get { target: target() },
             Op::Delete { target: target() },
+            Op::Join {
+                target: target(),
+                group: GroupName::parse("room").expect("valid"),
+            },
+            Op::Leave {
+                target: target(),
+                group: GroupName::parse("room").expect("valid"),
+            },
         ];
         for op in ops {
             let (headers, body) = encode_op(&op);
@@ -169,6 +250,8 @@ mod tests {
                 authorizer: None,
             },
             last_active_at: 2,
+            groups: Vec::new(),
+            user: None,
         };
         for outcome in [
             Outcome::Queued,
@@ -178,10 +261,41 @@ mod tests {
             Outcome::QueueFull,
             Outcome::Unavailable,
             Outcome::TimedOut,
+            Outcome::Done,
+            Outcome::GroupLimit(GroupLimit::PerConnection),
+            Outcome::GroupLimit(GroupLimit::PerStage),
         ] {
             let (headers, body) = encode_outcome(&outcome);
             assert_eq!(decode_outcome(Some(&headers), &body), Ok(outcome));
         }
+    }
+
+    #[test]
+    fn a_broadcast_travels_with_its_body_as_is() {
+        use switchboard_gateway::plane::{Filter, Scope};
+        let op = StageOp::Broadcast {
+            scope: Scope {
+                api_id: "chat".into(),
+                stage: "dev".into(),
+            },
+            filter: Filter {
+                group: Some(GroupName::parse("room").expect("valid")),
+                user: None,
+            },
+            exclude: vec![target().connection_id],
+            payload: Payload::from_bytes(Bytes::from_static(&[0, 255])),
+        };
+        let (headers, body) = encode_stage_op(&op);
+        assert_eq!(body, Bytes::from_static(&[0, 255]));
+        assert_eq!(decode_stage_op(Some(&headers), body), Ok(op));
+        let tally = StageOutcome::Tally {
+            queued: 3,
+            skipped: 1,
+        };
+        assert_eq!(
+            decode_stage_outcome(&encode_stage_outcome(&tally)),
+            Ok(tally)
+        );
     }
 
     #[test]

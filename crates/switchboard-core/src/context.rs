@@ -121,6 +121,19 @@ pub struct RequestContext<'a> {
     pub request_time_epoch: i64,
     /// DISCONNECT only.
     pub disconnect: Option<&'a DisconnectStatus>,
+    /// Extension, MESSAGE only and when the stage asks for it: `requestContext.switchboard`.
+    pub extension: Option<&'a EventExtension>,
+}
+
+/// Extension fields of an event (`requestContext.switchboard`, docs/groups.md): the
+/// connection's groups and user. Never written unless the stage sets `eventExtensions`, so AWS
+/// events stay byte-identical.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EventExtension {
+    /// The connection's groups, in name order.
+    pub groups: Vec<String>,
+    /// The connection's user (`principalId`), or null.
+    pub user: Option<String>,
 }
 
 /// Current time in epoch milliseconds.
@@ -174,6 +187,7 @@ impl<'a> RequestContext<'a> {
                 .then(|| AwsId::message_id_for(&connection.connection_id)),
             request_time_epoch: now_millis(),
             disconnect: None,
+            extension: None,
         }
     }
 

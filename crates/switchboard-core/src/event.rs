@@ -1,7 +1,7 @@
 //! The Lambda proxy event (docs/behaviour.md §4.2) for CONNECT, MESSAGE and DISCONNECT, written straight
 //! from borrowed parts into a byte buffer.
 
-use crate::context::{clf_time, CallerIdentity, EventType, RequestContext};
+use crate::context::{clf_time, CallerIdentity, EventExtension, EventType, RequestContext};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -203,6 +203,7 @@ fn context_of<'a>(ctx: &'a RequestContext<'a>) -> Context<'a> {
         connection_id: ctx.connection.connection_id.as_str(),
         api_id: &ctx.connection.api_id,
         authorizer: ctx.connection.authorizer.as_deref(),
+        extension: ctx.extension,
     }
 }
 
@@ -247,6 +248,9 @@ struct Context<'a> {
     api_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     authorizer: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// Extension (docs/groups.md): absent unless the stage sets `eventExtensions`.
+    #[serde(rename = "switchboard", skip_serializing_if = "Option::is_none")]
+    extension: Option<&'a EventExtension>,
 }
 
 struct Identity<'a> {

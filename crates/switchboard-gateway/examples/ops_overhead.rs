@@ -76,6 +76,7 @@ async fn main() {
                     Ok(IntegrationReply {
                         status: 200,
                         subprotocol: None,
+                        join_groups: None,
                         body: None,
                     })
                 })

@@ -91,9 +91,17 @@ pub async fn message(
     let permit = permit.take();
     let (shared, route, stage) = (Arc::clone(shared), Arc::clone(route), Arc::clone(stage));
     let outbound = Arc::clone(&task.outbound);
+    let state = Arc::clone(&task.state);
     // Tracked: shutdown waits for calls in flight as it waits for `$disconnect`s.
     task.state.tasks.spawn(async move {
+        let extension = stage.event_extensions.then(|| {
+            state
+                .plane
+                .local()
+                .event_extension(&shared.info.connection_id)
+        });
         let mut ctx = RequestContext::new(&shared.info, EventType::Message, &route.key);
+        ctx.extension = extension.as_ref();
         if let Some(b) = &begun {
             ctx.request_id = b.request_id;
             ctx.message_id = b.message_id;

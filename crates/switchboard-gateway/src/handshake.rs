@@ -11,7 +11,8 @@ use crate::head::{parse_headers, RecordedHead};
 use crate::integrations::Invocation;
 use crate::metrics::{RefusalLabels, StageLabels};
 use crate::outbound::OutboundQueue;
-use crate::plane::{ConnectionHandle, ConnectionShared};
+use crate::plane::group::{parse_group_list, MAX_GROUPS_PER_CONNECTION};
+use crate::plane::{ConnectionHandle, ConnectionShared, GroupName, JOIN_HEADER};
 use crate::runtime::{Api, Route, Runtime, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
@@ -87,8 +88,11 @@ async fn upgrade(
     let (api, stage, key) = resolve(&state, &runtime, &req)?;
     let mut info = new_connection(&state, &runtime, api, &stage.name, &req, client.peer);
     let ip_slot = stage.ops.admit_connect(&info).map_err(Refused)?;
+    // Extension: pushes made while `$connect` runs wait in the connection's own queue.
+    let early = (stage.pushes_during_connect && api.routes.contains_key("$connect"))
+        .then(|| EarlyPushes::open(&state, &runtime, &info));
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
-    let subprotocol = match api.routes.get("$connect") {
+    let (subprotocol, groups) = match api.routes.get("$connect") {
         Some(route) => {
             let handshake = handshake_of(&req, &recorded, &client, info.connected_at);
             let ids = EventIds::new();
@@ -103,10 +107,12 @@ async fn upgrade(
         }
         None => {
             stage.ops.accepted_without_route(&info);
-            None
+            (None, Vec::new())
         }
     };
-    let task = register(&state, &runtime, stage, info).await?;
+    let queue = early.as_ref().map(|e| Arc::clone(&e.queue));
+    let task = register(&state, &runtime, stage, info, &groups, queue).await?;
+    drop(early);
     let on_upgrade = hyper::upgrade::on(&mut req);
     let slot = Arc::clone(&client.slot);
     state.tasks.spawn(async move {
@@ -228,14 +234,15 @@ async fn authorize(
         })
 }
 
-/// Runs the `$connect` integration; a 2xx accepts (with the subprotocol it chose), anything
-/// else refuses with that status, a failure with 500 or 502 (docs/behaviour.md §3.1).
+/// Runs the `$connect` integration; a 2xx accepts (with the subprotocol it chose and the
+/// groups it joins, docs/groups.md), anything else refuses with that status, a failure with
+/// 500 or 502 (docs/behaviour.md §3.1).
 async fn run_connect(
     stage: &Stage,
     route: &Route,
     ctx: &RequestContext<'_>,
     handshake: &Handshake,
-) -> Result<Option<String>, Refused> {
+) -> Result<(Option<String>, Vec<GroupName>), Refused> {
     let inv = Invocation {
         ctx,
         body: "",
@@ -248,7 +255,10 @@ async fn run_connect(
         .observe(&inv, route.integration.invoke(&inv))
         .await
     {
-        Ok(reply) if (200..300).contains(&reply.status) => Ok(reply.subprotocol),
+        Ok(reply) if (200..300).contains(&reply.status) => {
+            let groups = connect_groups(reply.join_groups.as_deref())?;
+            Ok((reply.subprotocol, groups))
+        }
         Ok(reply) => {
             tracing::debug!(status = reply.status, "$connect refused the connection");
             Err(Refused(
@@ -260,6 +270,61 @@ async fn run_connect(
     }
 }
 
+/// A connection's queue, reachable by pushes while its `$connect` runs; dropped (with what it
+/// holds, when `$connect` refused) once the connection is registered or refused.
+struct EarlyPushes {
+    state: Arc<GatewayState>,
+    id: AwsId,
+    queue: Arc<OutboundQueue>,
+}
+
+impl EarlyPushes {
+    fn open(state: &Arc<GatewayState>, runtime: &Runtime, info: &ConnectionInfo) -> Self {
+        let queue = new_queue(runtime);
+        state.plane.local().expect(info, Arc::clone(&queue));
+        Self {
+            state: Arc::clone(state),
+            id: info.connection_id,
+            queue,
+        }
+    }
+}
+
+impl Drop for EarlyPushes {
+    fn drop(&mut self) {
+        self.state.plane.local().forget_pending(&self.id);
+    }
+}
+
+/// A connection's bounded outbound queue.
+fn new_queue(runtime: &Runtime) -> Arc<OutboundQueue> {
+    let limits = &runtime.server.limits;
+    Arc::new(OutboundQueue::new(
+        limits.outbound_queue_depth,
+        limits.outbound_queue_bytes,
+    ))
+}
+
+/// The groups a `$connect` answer joins; a bad list is the backend's fault (502), told in
+/// the log.
+fn connect_groups(header: Option<&str>) -> Result<Vec<GroupName>, Refused> {
+    let Some(header) = header else {
+        return Ok(Vec::new());
+    };
+    let refuse = |why: String| {
+        tracing::warn!(header = JOIN_HEADER, reason = %why, "$connect answer names bad groups: the connection is refused with 502");
+        Refused(StatusCode::BAD_GATEWAY)
+    };
+    let groups = parse_group_list(header).map_err(|e| refuse(e.to_string()))?;
+    if groups.len() > MAX_GROUPS_PER_CONNECTION {
+        return Err(refuse(format!(
+            "{} groups, more than the {MAX_GROUPS_PER_CONNECTION} a connection may join",
+            groups.len()
+        )));
+    }
+    Ok(groups)
+}
+
 /// Makes the connection reachable (a push made right after `$connect` succeeded is queued,
 /// not lost) and builds its task. When the cluster cannot record it, the connection is not
 /// made: its `$disconnect` runs here (the backend saw its `$connect` succeed) and the client
@@ -269,12 +334,11 @@ async fn register(
     runtime: &Runtime,
     stage: &Arc<Stage>,
     info: ConnectionInfo,
+    groups: &[GroupName],
+    early: Option<Arc<OutboundQueue>>,
 ) -> Result<ConnectionTask, Refused> {
     let limits = &runtime.server.limits;
-    let outbound = Arc::new(OutboundQueue::new(
-        limits.outbound_queue_depth,
-        limits.outbound_queue_bytes,
-    ));
+    let outbound = early.unwrap_or_else(|| new_queue(runtime));
     let shared = Arc::new(ConnectionShared::new(info));
     let handle = ConnectionHandle {
         shared: Arc::clone(&shared),
@@ -288,6 +352,10 @@ async fn register(
         };
         dispatch::disconnect(state, &shared.info, Some(stage), status).await;
         return Err(Refused(StatusCode::SERVICE_UNAVAILABLE));
+    }
+    let id = shared.info.connection_id;
+    if let Err(limit) = state.plane.local().join_all(&id, groups) {
+        tracing::warn!(connection_id = %id, ?limit, "the $connect answer's groups pass a bound: joined those that fit");
     }
     let labels = StageLabels {
         api: shared.info.api_id.clone(),

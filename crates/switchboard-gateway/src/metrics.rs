@@ -68,6 +68,13 @@ pub struct PushLabels {
     pub result: &'static str,
 }
 
+/// Labels of broadcast deliveries (docs/groups.md).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BroadcastLabels {
+    /// `queued`, or `skipped` (the member's outbound queue was full).
+    pub result: &'static str,
+}
+
 /// Labels of refused `$connect` authorizations.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RefusalLabels {
@@ -153,6 +160,10 @@ pub struct Metrics {
     pub throttled: Family<RouteLabels, Counter>,
     /// Access-log lines dropped because the writer fell behind.
     pub access_log_dropped: Counter,
+    /// Broadcast deliveries (group, stage and user broadcasts) by result.
+    pub broadcast_deliveries: Family<BroadcastLabels, Counter>,
+    /// Time from a broadcast's call to the last member queued on every node that answered.
+    pub broadcast_latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -239,8 +250,22 @@ impl Default for Metrics {
             "Access-log lines dropped because the writer fell behind",
             access_log_dropped.clone(),
         );
+        let broadcast_deliveries = Family::<BroadcastLabels, Counter>::default();
+        let broadcast_latency = forward_histogram();
+        registry.register(
+            "broadcast_deliveries",
+            "Messages queued to members by broadcasts (stage, group, user), or skipped because the member's queue was full",
+            broadcast_deliveries.clone(),
+        );
+        registry.register(
+            "broadcast_fanout_seconds",
+            "Time from a broadcast call to the last member queued on every node that answered",
+            broadcast_latency.clone(),
+        );
         Self {
             registry,
+            broadcast_deliveries,
+            broadcast_latency,
             connections_open,
             connects,
             pushes,

@@ -51,6 +51,10 @@ pub struct Stage {
     pub variables: BTreeMap<String, String>,
     /// Connection limits.
     pub limits: StageLimits,
+    /// Extension: pushes made during `$connect` are queued (docs/groups.md).
+    pub pushes_during_connect: bool,
+    /// Extension: MESSAGE events carry groups and user (docs/groups.md).
+    pub event_extensions: bool,
     /// Throttles, access log and metric handles (filled in by [`crate::ops::attach`]).
     pub ops: crate::ops::StageOps,
 }
@@ -213,6 +217,8 @@ fn build_stage(name: &str, stage: &StageConfig) -> Stage {
         name: name.to_owned(),
         variables: stage.stage_variables.clone(),
         limits: stage.limits.clone(),
+        pushes_during_connect: stage.pushes_during_connect,
+        event_extensions: stage.event_extensions,
         ops: Default::default(),
     }
 }

@@ -437,6 +437,14 @@ pub struct StageConfig {
     /// Extension: connection limits.
     #[serde(default)]
     pub limits: StageLimits,
+    /// Extension: a `POST @connections/{id}` made while that connection's `$connect` runs is
+    /// queued and delivered after the 101 (dropped if `$connect` refuses), instead of AWS's 410.
+    #[serde(default)]
+    pub pushes_during_connect: bool,
+    /// Extension: MESSAGE events to `AWS_PROXY` integrations carry the connection's groups and
+    /// user in `requestContext.switchboard` (off: events are AWS's, byte for byte).
+    #[serde(default)]
+    pub event_extensions: bool,
     /// Free text. No effect.
     #[serde(default)]
     pub description: Option<String>,

@@ -294,6 +294,8 @@ fn stage_table(origins: &[Origin], path: &[&str], stage: &StageConfig) -> Table 
         route_settings: per_route,
         access_log_settings,
         limits,
+        pushes_during_connect,
+        event_extensions,
         description,
         tags,
         auto_deploy,
@@ -303,6 +305,12 @@ fn stage_table(origins: &[Origin], path: &[&str], stage: &StageConfig) -> Table 
     let mut t = table_at(origins, path);
     set_opt(&mut t, "stageName", stage_name);
     set_map(&mut t, "stageVariables", stage_variables);
+    if *pushes_during_connect {
+        set(&mut t, "pushesDuringConnect", true);
+    }
+    if *event_extensions {
+        set(&mut t, "eventExtensions", true);
+    }
     if *default_route_settings != RouteSettings::default() {
         set(
             &mut t,

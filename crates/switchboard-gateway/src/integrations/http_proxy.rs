@@ -45,7 +45,18 @@ impl HttpProxy {
                 .get(header::SEC_WEBSOCKET_PROTOCOL)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
+            join_groups: joined(&reply.headers, crate::plane::JOIN_HEADER),
             body: (!reply.body.is_empty()).then_some(reply.body),
         })
     }
+}
+
+/// Every value of header `name`, comma-joined (`None` when absent).
+fn joined(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(","))
 }

@@ -280,6 +280,22 @@ fn parse_reply(payload: &[u8]) -> Result<IntegrationReply, IntegrationError> {
                 .as_ref()
                 .and_then(|h| find_header(h.iter().filter_map(|(k, v)| v.first().map(|f| (k, f)))))
         });
+    let join_groups = reply
+        .headers
+        .as_ref()
+        .and_then(|h| header_value(h.iter(), crate::plane::JOIN_HEADER))
+        .or_else(|| {
+            reply.multi_value_headers.as_ref().and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(crate::plane::JOIN_HEADER))
+                    .map(|(_, v)| {
+                        v.iter()
+                            .filter_map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+            })
+        });
     let body = match (reply.body, reply.is_base64_encoded.unwrap_or(false)) {
         (Some(b), true) => Some(Bytes::from(
             base64::engine::general_purpose::STANDARD
@@ -292,6 +308,7 @@ fn parse_reply(payload: &[u8]) -> Result<IntegrationReply, IntegrationError> {
     Ok(IntegrationReply {
         status: reply.status_code.unwrap_or(200),
         subprotocol,
+        join_groups,
         body,
     })
 }
@@ -301,10 +318,18 @@ fn bad_reply(message: String) -> IntegrationError {
 }
 
 fn find_header<'a>(
+    headers: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
+) -> Option<String> {
+    header_value(headers, "sec-websocket-protocol")
+}
+
+/// The text value of header `name`, matched case-insensitively.
+fn header_value<'a>(
     mut headers: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
+    name: &str,
 ) -> Option<String> {
     headers
-        .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .and_then(|(_, v)| v.as_str().map(str::to_owned))
 }
 

@@ -104,6 +104,7 @@ fn reply(status: u16, body: Option<String>) -> IntegrationReply {
     IntegrationReply {
         status,
         subprotocol: None,
+        join_groups: None,
         body: body.map(Into::into),
     }
 }

@@ -65,6 +65,9 @@ pub struct IntegrationReply {
     pub status: u16,
     /// `Sec-WebSocket-Protocol` chosen by a `$connect` integration.
     pub subprotocol: Option<String>,
+    /// Extension: the groups a `$connect` answer names in its
+    /// [`JOIN_HEADER`](crate::plane::JOIN_HEADER) header, unparsed (docs/groups.md).
+    pub join_groups: Option<String>,
     /// What a two-way route sends back; `None` sends nothing.
     pub body: Option<Bytes>,
 }

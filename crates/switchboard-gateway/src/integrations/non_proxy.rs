@@ -156,6 +156,7 @@ impl NonProxyMapping {
         Ok(IntegrationReply {
             status,
             subprotocol: None,
+            join_groups: None,
             body,
         })
     }

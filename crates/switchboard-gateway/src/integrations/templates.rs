@@ -239,6 +239,7 @@ impl OwnedContext {
             message_id: self.message_id,
             request_time_epoch: self.request_time_epoch,
             disconnect: self.disconnect.as_ref(),
+            extension: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Management API responses as the AWS SDKs parse them (docs/behaviour.md §7.3): the error code in
 //! `x-amzn-ErrorType`, the message in the JSON body, a request id on every response.
 
-use crate::plane::{ConnectionSnapshot, Outcome};
+use crate::plane::group::{MAX_GROUPS_PER_CONNECTION, MAX_GROUPS_PER_STAGE};
+use crate::plane::{ConnectionSnapshot, GroupLimit, Outcome};
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
@@ -35,6 +36,10 @@ pub enum MgmtError {
     Unavailable,
     /// 504: the node holding the connection did not answer in time.
     TimedOut,
+    /// 400: a bad group or user name, or query parameter (extensions, docs/groups.md).
+    BadRequest(String),
+    /// 409: joining would pass a bound on groups; nothing changed.
+    GroupLimit(GroupLimit),
 }
 
 impl MgmtError {
@@ -94,6 +99,21 @@ impl MgmtError {
                     "The node holding the connection did not answer in time",
                 )),
             ),
+            MgmtError::BadRequest(why) => (400, "BadRequestException", Some(message(why))),
+            MgmtError::GroupLimit(GroupLimit::PerConnection) => (
+                409,
+                "GroupLimitExceededException",
+                Some(message(&format!(
+                    "The connection is already in {MAX_GROUPS_PER_CONNECTION} groups, the most one connection may join"
+                ))),
+            ),
+            MgmtError::GroupLimit(GroupLimit::PerStage) => (
+                409,
+                "GroupLimitExceededException",
+                Some(message(&format!(
+                    "The stage already has {MAX_GROUPS_PER_STAGE} groups on this node, the most it may have"
+                ))),
+            ),
         };
         let mut response = respond(status, body.map(Bytes::from), request_id);
         if let Ok(v) = HeaderValue::from_str(code) {
@@ -124,24 +144,38 @@ pub fn outcome_response(outcome: Outcome, request_id: &str) -> MgmtResponse {
         Outcome::QueueFull => MgmtError::LimitExceeded.response(request_id),
         Outcome::Unavailable => MgmtError::Unavailable.response(request_id),
         Outcome::TimedOut => MgmtError::TimedOut.response(request_id),
+        Outcome::Done => respond(204, None, request_id),
+        Outcome::GroupLimit(limit) => MgmtError::GroupLimit(limit).response(request_id),
     }
 }
 
 /// `GetConnection`'s body (docs/behaviour.md §7.2): ISO-8601 times, `userAgent` only when the
-/// client sent one.
+/// client sent one; the extension fields `groups` and `user` only when the connection has
+/// any (docs/groups.md), so an AWS app sees AWS's body.
 fn connection_json(snapshot: &ConnectionSnapshot) -> Bytes {
+    let mut body = connection_value(snapshot);
+    if !snapshot.groups.is_empty() {
+        body["groups"] = serde_json::json!(snapshot.groups);
+    }
+    if let Some(user) = &snapshot.user {
+        body["user"] = user.clone().into();
+    }
+    Bytes::from(body.to_string())
+}
+
+/// A connection's AWS fields, as `GetConnection` and listings show them.
+pub fn connection_value(snapshot: &ConnectionSnapshot) -> serde_json::Value {
     let info = &snapshot.info;
     let mut identity = serde_json::Map::new();
     identity.insert("sourceIp".into(), info.source_ip.to_string().into());
     if let Some(ua) = &info.user_agent {
         identity.insert("userAgent".into(), ua.clone().into());
     }
-    let body = serde_json::json!({
+    serde_json::json!({
         "connectedAt": iso8601_millis(info.connected_at),
         "identity": identity,
         "lastActiveAt": iso8601_millis(snapshot.last_active_at),
-    });
-    Bytes::from(body.to_string())
+    })
 }
 
 /// A response with an optional JSON body and the request id header.

@@ -4,11 +4,12 @@
 
 mod auth;
 mod errors;
+mod extensions;
 mod request;
 mod server_listener;
 
 use crate::metrics::{ManagementLabels, PushLabels};
-use crate::plane::{Op, Outcome, Payload, Target};
+use crate::plane::{Op, Outcome, Payload, Scope, Target};
 use crate::server::GatewayState;
 use bytes::Bytes;
 pub use errors::MgmtResponse;
@@ -19,7 +20,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use request::Kind;
+use request::{Kind, Query};
 pub use server_listener::{is_connections_path, serve_on_server_listener, ServerListenerSlot};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -114,7 +115,8 @@ pub async fn handle(
         false => ("Other", Err(MgmtError::LimitExceeded)),
     };
     let response = match result {
-        Ok(outcome) => outcome_response(outcome, &request_id),
+        Ok(Reply::Outcome(outcome)) => outcome_response(outcome, &request_id),
+        Ok(Reply::Json(body)) => respond(200, Some(body), &request_id),
         Err(e) => e.response(&request_id),
     };
     state
@@ -191,6 +193,12 @@ fn metrics_caller(state: &GatewayState, req: &Request<Incoming>) -> Result<(), M
     auth::check_body(&parts, b"", &claimed)
 }
 
+/// What a call answers: one connection's outcome, or an extension's JSON (200).
+enum Reply {
+    Outcome(Outcome),
+    Json(Bytes),
+}
+
 /// One `@connections` call in phases: address → authenticate the head → read the body →
 /// authenticate the body → limit → apply the operation on the connection plane. Returns the
 /// operation's name (for metrics) and its outcome.
@@ -198,7 +206,7 @@ async fn call(
     state: &GatewayState,
     req: Request<Incoming>,
     deadline: Duration,
-) -> (&'static str, Result<Outcome, MgmtError>) {
+) -> (&'static str, Result<Reply, MgmtError>) {
     let runtime = state.runtime.load_full();
     let host = req
         .headers()
@@ -206,16 +214,44 @@ async fn call(
         .and_then(|h| h.to_str().ok());
     let call = match request::parse(&runtime, req.method(), req.uri().path(), host) {
         Ok(call) => call,
+        // A bad group or user name is told only to a caller allowed to ask.
+        Err(e @ MgmtError::BadRequest(_)) => {
+            return match read_body(&runtime, req, deadline).await {
+                Ok(_) => ("Other", Err(e)),
+                Err(refused) => ("Other", Err(refused)),
+            };
+        }
         Err(e) => return ("Other", Err(e)),
     };
     let name = call.kind.name();
+    let on_one = matches!(
+        call.kind,
+        Kind::Post | Kind::Get | Kind::Delete | Kind::Join(_) | Kind::Leave(_)
+    );
+    let query = match on_one {
+        true => Ok(Query::default()),
+        false => request::parse_query(req.uri().query()),
+    };
     let body = match read_body(&runtime, req, deadline).await {
         Ok(body) => body,
         Err(e) => return (name, Err(e)),
     };
+    // Bad parameters are reported once the caller is known to be allowed to ask.
+    let query = match query {
+        Ok(query) => query,
+        Err(e) => return (name, Err(e)),
+    };
+    if !on_one {
+        let scope = Scope {
+            api_id: call.api_id,
+            stage: call.stage,
+        };
+        let json = extensions::apply(state, call.kind, scope, query, body).await;
+        return (name, Ok(Reply::Json(json)));
+    }
     // An id that cannot be ours, or one of another API or stage, is as gone as a closed one.
     let Some(connection_id) = call.connection_id else {
-        return (name, Ok(Outcome::Gone));
+        return (name, Ok(Reply::Outcome(Outcome::Gone)));
     };
     let target = Target {
         api_id: call.api_id,
@@ -229,6 +265,10 @@ async fn call(
         },
         Kind::Get => Op::Get { target },
         Kind::Delete => Op::Delete { target },
+        Kind::Join(group) => Op::Join { target, group },
+        Kind::Leave(group) => Op::Leave { target, group },
+        // The operations on many connections were applied above.
+        _ => return (name, Ok(Reply::Outcome(Outcome::Gone))),
     };
     let post = matches!(op, Op::Post { .. });
     let outcome = state.plane.apply(op).await;
@@ -241,7 +281,7 @@ async fn call(
             })
             .inc();
     }
-    (name, Ok(outcome))
+    (name, Ok(Reply::Outcome(outcome)))
 }
 
 /// The request body, within the limits: signature head checked before anything is read

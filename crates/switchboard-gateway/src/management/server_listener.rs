@@ -21,17 +21,21 @@ use tokio::sync::OwnedSemaphorePermit;
 /// `@connections` call and held until the connection closes.
 pub type ServerListenerSlot = OnceLock<OwnedSemaphorePermit>;
 
-/// Whether a request on the WebSocket listener is an `@connections` call to hand to the
-/// management API: `onServerListener` is on and a path segment is `@connections`
-/// (percent-decoded, as the management API reads it).
+/// Whether a request on the WebSocket listener is a management call to hand to the management
+/// API: `onServerListener` is on and a path segment is `@connections`, or one of the extensions'
+/// `@groups` and `@users` (percent-decoded, as the management API reads it).
 pub fn is_connections_path(state: &GatewayState, path: &str) -> bool {
     state.runtime.load().config.management.on_server_listener && names_connections(path)
 }
 
-/// Whether a path segment is `@connections`, percent-decoded.
+/// Whether a path segment is `@connections`, `@groups` or `@users`, percent-decoded.
 fn names_connections(path: &str) -> bool {
-    path.split('/')
-        .any(|segment| percent_decode_str(segment).decode_utf8_lossy() == "@connections")
+    path.split('/').any(|segment| {
+        matches!(
+            percent_decode_str(segment).decode_utf8_lossy().as_ref(),
+            "@connections" | "@groups" | "@users"
+        )
+    })
 }
 
 /// Answers an `@connections` call that arrived on the WebSocket listener from `peer`.
@@ -95,5 +99,8 @@ mod tests {
         assert!(has("/chat/dev/%40connections/abc%3D"));
         assert!(!has("/dev"));
         assert!(!has("/dev/x@connections"));
+        assert!(has("/dev/@groups/room-1"), "the groups extension");
+        assert!(has("/dev/@users/alice"), "the users extension");
+        assert!(!has("/dev/@group/room-1"));
     }
 }

@@ -4,11 +4,22 @@
 //! owner's [`NodeTag`]) and forwards it over the cluster link otherwise, and every answer is
 //! one [`Outcome`]. Nothing here knows HTTP or WebSocket types.
 
+pub mod group;
+mod index;
 mod local;
 mod op;
+mod stage_op;
 
+pub use group::GroupName;
+pub use index::principal;
 pub use local::{CloseCause, ConnectionHandle, ConnectionShared, LocalConnections};
-pub use op::{ConnectionSnapshot, Op, Outcome, Payload, Target};
+pub use op::{ConnectionSnapshot, GroupLimit, Op, Outcome, Payload, Target};
+pub use stage_op::{FanOut, Filter, Gathered, Scope, StageOp, StageOutcome};
+
+/// The response header of a `$connect` integration (HTTP_PROXY, or a Lambda proxy result's
+/// `headers`) naming groups, comma-separated, the connection joins before its 101
+/// (docs/groups.md).
+pub const JOIN_HEADER: &str = "x-switchboard-groups";
 
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -19,6 +30,9 @@ use switchboard_core::ids::{AwsId, NodeTag};
 pub trait ClusterLink: Send + Sync + 'static {
     /// Asks the node tagged `owner` to apply `op`, within the cluster's request deadline.
     fn forward(&self, owner: NodeTag, op: Op) -> BoxFuture<'_, Outcome>;
+    /// Asks every other live node to apply `op` to its connections of the stage, within the
+    /// cluster's request deadline; those that do not answer in time are left out.
+    fn fan_out(&self, op: StageOp) -> BoxFuture<'_, FanOut>;
     /// Records a connection before its 101, so that a survivor can run its `$disconnect` if
     /// this node dies. An error refuses the connection (503).
     fn record(&self, info: &ConnectionInfo) -> BoxFuture<'_, Result<(), LinkDown>>;
@@ -86,6 +100,24 @@ impl ConnectionPlane {
             (Some(owner), _) if owner == self.tag => self.local.apply(op),
             (Some(owner), Some(cluster)) => cluster.forward(owner, op).await,
             _ => Outcome::Gone,
+        }
+    }
+
+    /// Applies `op` to the connections of its stage on every node (here first, never waiting)
+    /// and merges the answers: a cluster answer is a merge of each node's view at one moment.
+    pub async fn apply_stage(&self, op: StageOp) -> Gathered {
+        let here = self.local.apply_stage(&op);
+        let others = match &self.cluster {
+            Some(cluster) => cluster.fan_out(op.clone()).await,
+            None => FanOut::default(),
+        };
+        let nodes_answered = 1 + others.answers.len();
+        let mut answers = others.answers;
+        answers.push(here);
+        Gathered {
+            outcome: StageOutcome::merge(&op, answers),
+            nodes_asked: 1 + others.asked,
+            nodes_answered,
         }
     }
 
@@ -223,6 +255,9 @@ mod tests {
             fn forward(&self, owner: NodeTag, op: Op) -> BoxFuture<'_, Outcome> {
                 self.0.lock().unwrap().push((owner, op));
                 Box::pin(async { Outcome::TimedOut })
+            }
+            fn fan_out(&self, _: StageOp) -> BoxFuture<'_, FanOut> {
+                Box::pin(async { FanOut::default() })
             }
             fn record(&self, _: &ConnectionInfo) -> BoxFuture<'_, Result<(), LinkDown>> {
                 Box::pin(async { Err(LinkDown) })

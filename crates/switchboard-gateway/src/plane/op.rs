@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::context::ConnectionInfo;
 use switchboard_core::ids::AwsId;
 
+use super::group::GroupName;
+
 /// The connection an operation addresses, with the API and stage the caller named: the owner
 /// answers `Gone` when they do not match, so a wrong stage costs one hop, not two.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,13 +59,31 @@ pub enum Op {
         /// Who.
         target: Target,
     },
+    /// Extension: add the connection to a group (docs/groups.md).
+    Join {
+        /// Who.
+        target: Target,
+        /// Which group.
+        group: GroupName,
+    },
+    /// Extension: remove the connection from a group.
+    Leave {
+        /// Who.
+        target: Target,
+        /// Which group.
+        group: GroupName,
+    },
 }
 
 impl Op {
     /// The connection addressed.
     pub fn target(&self) -> &Target {
         match self {
-            Op::Post { target, .. } | Op::Get { target } | Op::Delete { target } => target,
+            Op::Post { target, .. }
+            | Op::Get { target }
+            | Op::Delete { target }
+            | Op::Join { target, .. }
+            | Op::Leave { target, .. } => target,
         }
     }
 
@@ -73,6 +93,8 @@ impl Op {
             Op::Post { .. } => "PostToConnection",
             Op::Get { .. } => "GetConnection",
             Op::Delete { .. } => "DeleteConnection",
+            Op::Join { .. } => "JoinGroup",
+            Op::Leave { .. } => "LeaveGroup",
         }
     }
 }
@@ -85,6 +107,12 @@ pub struct ConnectionSnapshot {
     pub info: ConnectionInfo,
     /// `lastActiveAt`, epoch milliseconds.
     pub last_active_at: i64,
+    /// Extension: its groups, in name order (docs/groups.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupName>,
+    /// Extension: its user (`principalId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// Every answer an operation can get, wherever the connection lives.
@@ -106,4 +134,18 @@ pub enum Outcome {
     Unavailable,
     /// The owner did not answer in time; whether it acted is unknown (504).
     TimedOut,
+    /// A group was joined or left (204).
+    Done,
+    /// Joining would pass a bound on groups; nothing changed (409).
+    GroupLimit(GroupLimit),
+}
+
+/// Which bound on groups a join would pass (docs/groups.md "Limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GroupLimit {
+    /// The connection is in as many groups as one may be.
+    PerConnection,
+    /// The stage has as many groups on this node as it may.
+    PerStage,
 }

@@ -167,6 +167,8 @@ impl Converter<'_> {
             route_settings,
             access_log_settings,
             limits: Default::default(),
+            pushes_during_connect: false,
+            event_extensions: false,
             description: self.string(r, "Description"),
             tags: self.tags(r, "Tags"),
             auto_deploy: self.boolean(r, "AutoDeploy").unwrap_or(false),
