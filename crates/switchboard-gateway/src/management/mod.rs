@@ -2,8 +2,8 @@
 //! disconnects; plus `/health` and `/metrics`. Wire-compatible with the AWS SDKs'
 //! `ApiGatewayManagementApi` clients.
 
-mod auth;
-mod errors;
+pub(crate) mod auth;
+pub(crate) mod errors;
 mod request;
 
 use crate::metrics::{ManagementLabels, PushLabels};
@@ -37,6 +37,16 @@ const MAX_HEAD_BYTES: usize = 8192;
 /// Serves the management API until shutdown. At most `maxConnections` callers at once (more
 /// get a short 503), each with `requestTimeoutSeconds` to send a whole request.
 pub async fn accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
+    serve_loop(state, listener, false).await
+}
+
+/// Serves only the control plane (`/v2/...`) on `controlPlane.listen`, with the management
+/// listener's limits.
+pub async fn control_accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
+    serve_loop(state, listener, true).await
+}
+
+async fn serve_loop(state: Arc<GatewayState>, listener: TcpListener, control_only: bool) {
     let limits = state.runtime.load().config.management.limits.clone();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let deadline = Duration::from_secs(limits.request_timeout_seconds);
@@ -60,7 +70,15 @@ pub async fn accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
         let state = Arc::clone(&state);
         tokio::spawn(async move {
             let _slot = slot;
-            let service = service_fn(move |req| handle(Arc::clone(&state), req, deadline));
+            let service = service_fn(move |req| {
+                let state = Arc::clone(&state);
+                async move {
+                    match control_only {
+                        true => Ok::<_, Infallible>(control(&state, req, deadline).await),
+                        false => handle(state, req, deadline).await,
+                    }
+                }
+            });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(deadline)
@@ -83,6 +101,10 @@ pub async fn handle(
     if let Some(response) = service_endpoint(&state, &req, &request_id) {
         return Ok(response);
     }
+    let on_this_listener = state.control.as_ref().is_some_and(|c| c.listen().is_none());
+    if on_this_listener && req.uri().path().starts_with("/v2/") {
+        return Ok(control(&state, req, deadline).await);
+    }
     let (operation, result) = match state.ops.management_allows() {
         true => call(&state, req, deadline).await,
         false => ("Other", Err(MgmtError::LimitExceeded)),
@@ -100,6 +122,15 @@ pub async fn handle(
         })
         .inc();
     Ok(response)
+}
+
+/// One control plane call (docs/control-plane.md); 404 when the control plane is off.
+async fn control(state: &GatewayState, req: Request<Incoming>, deadline: Duration) -> MgmtResponse {
+    let request_id = uuid_v4();
+    match &state.control {
+        Some(control) => control.handle(state, req, deadline, &request_id).await,
+        None => respond(404, Some(Bytes::from_static(b"{\"message\":\"Not Found\"}")), &request_id),
+    }
 }
 
 /// `/health`, `/ready` and `/metrics`.
