@@ -47,7 +47,11 @@ pub fn apply(state: &mut ControlState, op: Op, ctx: &Context<'_>) -> Result<Outc
         Op::List { collection, page } => {
             let kind = collection.kind();
             let store = collection_mut(state, &collection)?;
-            let items: Vec<Value> = store.bodies().into_iter().map(|b| present(kind, b, ctx)).collect();
+            let items: Vec<Value> = store
+                .bodies()
+                .into_iter()
+                .map(|b| present(kind, b, ctx))
+                .collect();
             let (items, next) = page.slice(&items)?;
             let mut out = json!({ "items": items });
             if let Some(next) = next {
@@ -55,19 +59,31 @@ pub fn apply(state: &mut ControlState, op: Op, ctx: &Context<'_>) -> Result<Outc
             }
             Ok(Outcome::Listed(out))
         }
-        Op::Update { collection, id, body } => update(state, &collection, &id, body, ctx),
+        Op::Update {
+            collection,
+            id,
+            body,
+        } => update(state, &collection, &id, body, ctx),
         Op::Delete { collection, id } => delete(state, &collection, &id, ctx),
         Op::Tag { arn, tags } => {
             let target = tagged_body(state, &arn, ctx.region)?;
-            let mut merged = target.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
+            let mut merged = target
+                .get("tags")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             for (k, v) in tags {
                 let Value::String(_) = v else {
-                    return Err(ControlError::BadRequest(format!("The value of tag {k} must be a string")));
+                    return Err(ControlError::BadRequest(format!(
+                        "The value of tag {k} must be a string"
+                    )));
                 };
                 merged.insert(k, v);
             }
             if merged.len() > MAX_TAGS {
-                return Err(ControlError::BadRequest(format!("A resource can have at most {MAX_TAGS} tags")));
+                return Err(ControlError::BadRequest(format!(
+                    "A resource can have at most {MAX_TAGS} tags"
+                )));
             }
             target.insert("tags".into(), Value::Object(merged));
             Ok(Outcome::Tagged)
@@ -91,16 +107,27 @@ pub fn apply(state: &mut ControlState, op: Op, ctx: &Context<'_>) -> Result<Outc
 
 // === create, update, delete ===
 
-fn create(state: &mut ControlState, collection: &Collection, body: Object, ctx: &Context<'_>) -> Result<Outcome, ControlError> {
+fn create(
+    state: &mut ControlState,
+    collection: &Collection,
+    body: Object,
+    ctx: &Context<'_>,
+) -> Result<Outcome, ControlError> {
     let kind = collection.kind();
     let mut body = clean(kind, body);
     for field in kind.required() {
         match body.get(*field) {
             Some(Value::String(s)) if !s.trim().is_empty() => {}
             Some(Value::String(_)) | None => {
-                return Err(ControlError::BadRequest(format!("{field} is required and must not be empty")))
+                return Err(ControlError::BadRequest(format!(
+                    "{field} is required and must not be empty"
+                )))
             }
-            Some(_) => return Err(ControlError::BadRequest(format!("{field} must be a string"))),
+            Some(_) => {
+                return Err(ControlError::BadRequest(format!(
+                    "{field} must be a string"
+                )))
+            }
         }
     }
     if kind == Kind::Api && body.get("protocolType").and_then(Value::as_str) != Some("WEBSOCKET") {
@@ -133,19 +160,31 @@ fn create(state: &mut ControlState, collection: &Collection, body: Object, ctx: 
             )));
         }
     }
-    let max = if kind == Kind::Api { ctx.max_apis } else { ctx.max_resources };
+    let max = if kind == Kind::Api {
+        ctx.max_apis
+    } else {
+        ctx.max_resources
+    };
     let revision = state.revision;
     let store = collection_mut(state, collection)?;
     if store.len() >= max && kind != Kind::Deployment {
         return Err(ControlError::BadRequest(format!(
             "Limit reached: at most {max} {}s (controlPlane.{})",
             kind.name(),
-            if kind == Kind::Api { "maxApis" } else { "maxResourcesPerApi" }
+            if kind == Kind::Api {
+                "maxApis"
+            } else {
+                "maxResourcesPerApi"
+            }
         )));
     }
     if let Some(field) = kind.unique() {
         let value = body.get(field).cloned();
-        if store.bodies().iter().any(|b| b.get(field) == value.as_ref()) {
+        if store
+            .bodies()
+            .iter()
+            .any(|b| b.get(field) == value.as_ref())
+        {
             return Err(ControlError::Conflict(format!(
                 "{} with {field} {} already exists",
                 kind.name(),
@@ -154,10 +193,15 @@ fn create(state: &mut ControlState, collection: &Collection, body: Object, ctx: 
         }
     }
     let id = match kind {
-        Kind::Stage => body.get("stageName").and_then(Value::as_str).unwrap_or("").to_owned(),
+        Kind::Stage => body
+            .get("stageName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
         _ => loop {
             let id = ids::new_id(kind.id_len());
-            if store.body(&id).is_none() && !(kind == Kind::Api && ctx.base.apis.contains_key(&id)) {
+            if store.body(&id).is_none() && !(kind == Kind::Api && ctx.base.apis.contains_key(&id))
+            {
                 break id;
             }
         },
@@ -171,18 +215,30 @@ fn create(state: &mut ControlState, collection: &Collection, body: Object, ctx: 
         return Ok(Outcome::Created(present(kind, &created, ctx)));
     };
     if kind == Kind::Deployment {
-        let stage = body.shift_remove("stageName").and_then(|v| v.as_str().map(str::to_owned));
+        let stage = body
+            .shift_remove("stageName")
+            .and_then(|v| v.as_str().map(str::to_owned));
         body.insert("autoDeployed".into(), Value::Bool(false));
         body.insert("deploymentStatus".into(), Value::String("DEPLOYED".into()));
         let api = api_mut(state, &api_id)?;
-        deploy(api, &api_id, &id, body.clone(), stage.as_deref(), revision, ctx)?;
+        deploy(
+            api,
+            &api_id,
+            &id,
+            body.clone(),
+            stage.as_deref(),
+            revision,
+            ctx,
+        )?;
         return Ok(Outcome::Created(present(kind, &body, ctx)));
     }
     if kind == Kind::Stage {
         if let Some(deployment) = body.get("deploymentId").and_then(Value::as_str) {
             let api = api_mut(state, &api_id)?;
             if !api.deployments.contains_key(deployment) {
-                return Err(ControlError::BadRequest(format!("Invalid deployment identifier specified {deployment}")));
+                return Err(ControlError::BadRequest(format!(
+                    "Invalid deployment identifier specified {deployment}"
+                )));
             }
         }
     }
@@ -194,11 +250,20 @@ fn create(state: &mut ControlState, collection: &Collection, body: Object, ctx: 
     Ok(Outcome::Created(present(kind, &created, ctx)))
 }
 
-fn update(state: &mut ControlState, collection: &Collection, id: &str, body: Object, ctx: &Context<'_>) -> Result<Outcome, ControlError> {
+fn update(
+    state: &mut ControlState,
+    collection: &Collection,
+    id: &str,
+    body: Object,
+    ctx: &Context<'_>,
+) -> Result<Outcome, ControlError> {
     let kind = collection.kind();
     let revision = state.revision;
     let store = collection_mut(state, collection)?;
-    let mut next = store.body(id).cloned().ok_or_else(|| not_found(collection, id))?;
+    let mut next = store
+        .body(id)
+        .cloned()
+        .ok_or_else(|| not_found(collection, id))?;
     let mut changes = clean(kind, body);
     if kind == Kind::Deployment {
         changes.retain(|k, _| k == "description");
@@ -207,14 +272,23 @@ fn update(state: &mut ControlState, collection: &Collection, id: &str, body: Obj
     for fixed in ["stageName", "protocolType"] {
         if let Some(v) = changes.get(fixed) {
             if next.get(fixed) != Some(v) {
-                return Err(ControlError::BadRequest(format!("{fixed} cannot be changed")));
+                return Err(ControlError::BadRequest(format!(
+                    "{fixed} cannot be changed"
+                )));
             }
         }
     }
     if let Some(field) = kind.unique() {
         if let Some(value) = changes.get(field) {
-            if store.bodies().iter().any(|b| b.get(field) == Some(value) && b.get(kind.id_field()).and_then(Value::as_str) != Some(id) && b != &&next) {
-                return Err(ControlError::Conflict(format!("{} with {field} {value} already exists", kind.name())));
+            if store.bodies().iter().any(|b| {
+                b.get(field) == Some(value)
+                    && b.get(kind.id_field()).and_then(Value::as_str) != Some(id)
+                    && b != &&next
+            }) {
+                return Err(ControlError::Conflict(format!(
+                    "{} with {field} {value} already exists",
+                    kind.name()
+                )));
             }
         }
     }
@@ -233,7 +307,9 @@ fn update(state: &mut ControlState, collection: &Collection, id: &str, body: Obj
         if kind == Kind::Stage {
             if let Some(deployment) = next.get("deploymentId").and_then(Value::as_str) {
                 if !api.deployments.contains_key(deployment) {
-                    return Err(ControlError::BadRequest(format!("Invalid deployment identifier specified {deployment}")));
+                    return Err(ControlError::BadRequest(format!(
+                        "Invalid deployment identifier specified {deployment}"
+                    )));
                 }
             }
         }
@@ -252,11 +328,19 @@ fn update(state: &mut ControlState, collection: &Collection, id: &str, body: Obj
     Ok(Outcome::Found(present(kind, &updated, ctx)))
 }
 
-fn delete(state: &mut ControlState, collection: &Collection, id: &str, ctx: &Context<'_>) -> Result<Outcome, ControlError> {
+fn delete(
+    state: &mut ControlState,
+    collection: &Collection,
+    id: &str,
+    ctx: &Context<'_>,
+) -> Result<Outcome, ControlError> {
     let kind = collection.kind();
     let revision = state.revision;
     let store = collection_mut(state, collection)?;
-    let body = store.body(id).cloned().ok_or_else(|| not_found(collection, id))?;
+    let body = store
+        .body(id)
+        .cloned()
+        .ok_or_else(|| not_found(collection, id))?;
     if let Some(api_id) = collection.api().map(str::to_owned) {
         let api = api_mut(state, &api_id)?;
         if let Some(user) = user_of(api, kind, id, &body) {
@@ -266,7 +350,10 @@ fn delete(state: &mut ControlState, collection: &Collection, id: &str, ctx: &Con
             )));
         }
         if kind == Kind::Deployment {
-            let stage = api.stages.iter().find(|(_, s)| s.get("deploymentId").and_then(Value::as_str) == Some(id));
+            let stage = api
+                .stages
+                .iter()
+                .find(|(_, s)| s.get("deploymentId").and_then(Value::as_str) == Some(id));
             if let Some((name, _)) = stage {
                 return Err(ControlError::BadRequest(format!(
                     "Active stages pointing to this deployment must be moved or deleted (stage {name})"
@@ -286,30 +373,56 @@ fn delete(state: &mut ControlState, collection: &Collection, id: &str, ctx: &Con
 
 /// Which route still refers to the resource about to be deleted, if any.
 fn user_of(api: &Api, kind: Kind, id: &str, body: &Object) -> Option<String> {
-    let route_key = |r: &Child| r.body.get("routeKey").and_then(Value::as_str).unwrap_or("").to_owned();
+    let route_key = |r: &Child| {
+        r.body
+            .get("routeKey")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     let uses = |r: &Child| match kind {
-        Kind::Integration => r.body.get("target").and_then(Value::as_str) == Some(&format!("integrations/{id}")),
+        Kind::Integration => {
+            r.body.get("target").and_then(Value::as_str) == Some(&format!("integrations/{id}"))
+        }
         Kind::Authorizer => r.body.get("authorizerId").and_then(Value::as_str) == Some(id),
         Kind::Model => {
             let name = body.get("name");
-            r.body.get("requestModels").and_then(Value::as_object).is_some_and(|m| m.values().any(|v| Some(v) == name))
+            r.body
+                .get("requestModels")
+                .and_then(Value::as_object)
+                .is_some_and(|m| m.values().any(|v| Some(v) == name))
         }
         _ => false,
     };
-    api.routes.values().find(|r| uses(r)).map(|r| format!("route {}", route_key(r)))
+    api.routes
+        .values()
+        .find(|r| uses(r))
+        .map(|r| format!("route {}", route_key(r)))
 }
 
 // === deployments ===
 
 /// Makes deployment `id` of the API as it is now and points `stage` at it, if the API with it
 /// passes the file's checks.
-fn deploy(api: &mut Api, api_id: &str, id: &str, body: Object, stage: Option<&str>, revision: u64, ctx: &Context<'_>) -> Result<(), ControlError> {
+fn deploy(
+    api: &mut Api,
+    api_id: &str,
+    id: &str,
+    body: Object,
+    stage: Option<&str>,
+    revision: u64,
+    ctx: &Context<'_>,
+) -> Result<(), ControlError> {
     if api.routes.is_empty() {
-        return Err(ControlError::BadRequest("At least one route is required before deploying the Api.".into()));
+        return Err(ControlError::BadRequest(
+            "At least one route is required before deploying the Api.".into(),
+        ));
     }
     if let Some(stage) = stage {
         if !api.stages.contains_key(stage) {
-            return Err(ControlError::BadRequest(format!("Invalid stage identifier specified {stage}")));
+            return Err(ControlError::BadRequest(format!(
+                "Invalid stage identifier specified {stage}"
+            )));
         }
     }
     let deployment = Deployment {
@@ -318,7 +431,9 @@ fn deploy(api: &mut Api, api_id: &str, id: &str, body: Object, stage: Option<&st
         snapshot: snapshot(api),
     };
     let mut candidate = api.clone();
-    candidate.deployments.insert(id.to_owned(), deployment.clone());
+    candidate
+        .deployments
+        .insert(id.to_owned(), deployment.clone());
     match stage {
         Some(stage) => {
             if let Some(s) = candidate.stages.get_mut(stage) {
@@ -327,7 +442,10 @@ fn deploy(api: &mut Api, api_id: &str, id: &str, body: Object, stage: Option<&st
         }
         // Checked as it would serve on a stage of its own.
         None => {
-            candidate.stages.insert("deployment-check".into(), Object::from_iter([("deploymentId".to_owned(), Value::String(id.to_owned()))]));
+            candidate.stages.insert(
+                "deployment-check".into(),
+                Object::from_iter([("deploymentId".to_owned(), Value::String(id.to_owned()))]),
+            );
         }
     }
     if let Some(served) = served_api(&candidate) {
@@ -362,7 +480,10 @@ fn auto_deploy(api: &mut Api, api_id: &str, revision: u64, ctx: &Context<'_>) {
             ("deploymentId".to_owned(), Value::String(id.clone())),
             ("createdDate".to_owned(), Value::String(iso8601(ctx.now))),
             ("autoDeployed".to_owned(), Value::Bool(true)),
-            ("deploymentStatus".to_owned(), Value::String("DEPLOYED".into())),
+            (
+                "deploymentStatus".to_owned(),
+                Value::String("DEPLOYED".into()),
+            ),
         ]);
         let message = match deploy(api, api_id, &id, body, Some(&stage), revision, ctx) {
             Ok(()) => format!("Successfully deployed stage with deployment ID '{id}'"),
@@ -377,7 +498,11 @@ fn auto_deploy(api: &mut Api, api_id: &str, revision: u64, ctx: &Context<'_>) {
 /// Keeps at most `max` deployments, dropping the oldest no stage uses.
 fn prune(api: &mut Api, max: usize) {
     while api.deployments.len() > max {
-        let used: Vec<&str> = api.stages.values().filter_map(|s| s.get("deploymentId").and_then(Value::as_str)).collect();
+        let used: Vec<&str> = api
+            .stages
+            .values()
+            .filter_map(|s| s.get("deploymentId").and_then(Value::as_str))
+            .collect();
         let oldest = api
             .deployments
             .iter()
@@ -457,17 +582,28 @@ impl<T: Resource> Store for BTreeMap<String, T> {
     }
 }
 
-fn store_insert(state: &mut ControlState, collection: &Collection, id: &str, body: Object) -> Result<(), ControlError> {
+fn store_insert(
+    state: &mut ControlState,
+    collection: &Collection,
+    id: &str,
+    body: Object,
+) -> Result<(), ControlError> {
     collection_mut(state, collection)?.insert(id, body);
     Ok(())
 }
 
 fn api_mut<'s>(state: &'s mut ControlState, id: &str) -> Result<&'s mut Api, ControlError> {
-    state.apis.get_mut(id).ok_or_else(|| ControlError::not_found("Api", id))
+    state
+        .apis
+        .get_mut(id)
+        .ok_or_else(|| ControlError::not_found("Api", id))
 }
 
 /// The map a collection names; a missing parent is a 404 naming the parent.
-fn collection_mut<'s>(state: &'s mut ControlState, collection: &Collection) -> Result<&'s mut dyn Store, ControlError> {
+fn collection_mut<'s>(
+    state: &'s mut ControlState,
+    collection: &Collection,
+) -> Result<&'s mut dyn Store, ControlError> {
     let api_id = match collection {
         Collection::Apis => return Ok(&mut state.apis),
         Collection::Routes { api }
@@ -484,7 +620,11 @@ fn collection_mut<'s>(state: &'s mut ControlState, collection: &Collection) -> R
         Collection::Apis => &mut api.stages,
         Collection::Routes { .. } => &mut api.routes,
         Collection::RouteResponses { route, .. } => {
-            &mut api.routes.get_mut(route).ok_or_else(|| ControlError::not_found("Route", route))?.responses
+            &mut api
+                .routes
+                .get_mut(route)
+                .ok_or_else(|| ControlError::not_found("Route", route))?
+                .responses
         }
         Collection::Integrations { .. } => &mut api.integrations,
         Collection::IntegrationResponses { integration, .. } => {
@@ -503,11 +643,15 @@ fn collection_mut<'s>(state: &'s mut ControlState, collection: &Collection) -> R
 
 /// The body holding the tags of the API or stage an ARN names
 /// (`arn:aws:apigateway:REGION::/apis/ID[/stages/NAME]`).
-fn tagged_body<'s>(state: &'s mut ControlState, arn: &str, region: &str) -> Result<&'s mut Object, ControlError> {
+fn tagged_body<'s>(
+    state: &'s mut ControlState,
+    arn: &str,
+    region: &str,
+) -> Result<&'s mut Object, ControlError> {
     let prefix = format!("arn:aws:apigateway:{region}::/apis/");
-    let rest = arn
-        .strip_prefix(&prefix)
-        .ok_or_else(|| ControlError::BadRequest(format!("Invalid resource ARN {arn}: expected {prefix}ID")))?;
+    let rest = arn.strip_prefix(&prefix).ok_or_else(|| {
+        ControlError::BadRequest(format!("Invalid resource ARN {arn}: expected {prefix}ID"))
+    })?;
     let (api_id, stage) = match rest.split_once("/stages/") {
         Some((api, stage)) => (api, Some(stage)),
         None => (rest, None),
@@ -515,7 +659,10 @@ fn tagged_body<'s>(state: &'s mut ControlState, arn: &str, region: &str) -> Resu
     let api = api_mut(state, api_id)?;
     match stage {
         None => Ok(&mut api.body),
-        Some(name) => api.stages.get_mut(name).ok_or_else(|| ControlError::not_found("Stage", name)),
+        Some(name) => api
+            .stages
+            .get_mut(name)
+            .ok_or_else(|| ControlError::not_found("Stage", name)),
     }
 }
 
@@ -539,7 +686,10 @@ fn present(kind: Kind, body: &Object, ctx: &Context<'_>) -> Value {
     let mut out = body.clone();
     if kind == Kind::Api {
         if let Some(id) = body.get("apiId").and_then(Value::as_str) {
-            out.insert("apiEndpoint".into(), Value::String(format!("{}/{id}", ctx.endpoint)));
+            out.insert(
+                "apiEndpoint".into(),
+                Value::String(format!("{}/{id}", ctx.endpoint)),
+            );
         }
     }
     Value::Object(out)
@@ -548,12 +698,15 @@ fn present(kind: Kind, body: &Object, ctx: &Context<'_>) -> Value {
 fn valid_stage_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         && ids::plausible(name)
 }
 
 /// `2024-02-19T07:11:42Z`, as apigatewayv2 timestamps are sent.
 fn iso8601(at: OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     at.format(&format).unwrap_or_default()
 }

@@ -97,9 +97,27 @@ impl Kind {
     /// Fields set by the control plane, never by a caller; ignored in requests.
     pub(crate) fn output_only(self) -> &'static [&'static str] {
         match self {
-            Kind::Api => &["apiId", "apiEndpoint", "createdDate", "apiGatewayManaged", "warnings", "importInfo"],
-            Kind::Stage => &["createdDate", "lastUpdatedDate", "apiGatewayManaged", "lastDeploymentStatusMessage"],
-            Kind::Deployment => &["deploymentId", "createdDate", "deploymentStatus", "deploymentStatusMessage", "autoDeployed"],
+            Kind::Api => &[
+                "apiId",
+                "apiEndpoint",
+                "createdDate",
+                "apiGatewayManaged",
+                "warnings",
+                "importInfo",
+            ],
+            Kind::Stage => &[
+                "createdDate",
+                "lastUpdatedDate",
+                "apiGatewayManaged",
+                "lastDeploymentStatusMessage",
+            ],
+            Kind::Deployment => &[
+                "deploymentId",
+                "createdDate",
+                "deploymentStatus",
+                "deploymentStatusMessage",
+                "autoDeployed",
+            ],
             Kind::Route => &["routeId", "apiGatewayManaged"],
             Kind::Integration => &["integrationId", "apiGatewayManaged"],
             Kind::RouteResponse => &["routeResponseId"],
@@ -113,11 +131,28 @@ impl Kind {
     /// fields, and inputs of no effect on a WebSocket API here), left out of what is served.
     pub(crate) fn not_in_config(self) -> &'static [&'static str] {
         match self {
-            Kind::Api => &["apiId", "apiEndpoint", "createdDate", "apiGatewayManaged", "warnings", "importInfo"],
-            Kind::Integration => &["integrationId", "apiGatewayManaged", "integrationResponseSelectionExpression", "responseParameters"],
+            Kind::Api => &[
+                "apiId",
+                "apiEndpoint",
+                "createdDate",
+                "apiGatewayManaged",
+                "warnings",
+                "importInfo",
+            ],
+            Kind::Integration => &[
+                "integrationId",
+                "apiGatewayManaged",
+                "integrationResponseSelectionExpression",
+                "responseParameters",
+            ],
             Kind::Route => &["routeId", "apiGatewayManaged"],
             Kind::Model => &["modelId", "name", "description"],
-            Kind::Stage => &["createdDate", "lastUpdatedDate", "apiGatewayManaged", "lastDeploymentStatusMessage"],
+            Kind::Stage => &[
+                "createdDate",
+                "lastUpdatedDate",
+                "apiGatewayManaged",
+                "lastDeploymentStatusMessage",
+            ],
             other => other.output_only(),
         }
     }

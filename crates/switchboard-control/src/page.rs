@@ -18,7 +18,10 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// The slice of `items` this request names and the token of the next page, if any.
-    pub(crate) fn slice<T: Clone>(&self, items: &[T]) -> Result<(Vec<T>, Option<String>), ControlError> {
+    pub(crate) fn slice<T: Clone>(
+        &self,
+        items: &[T],
+    ) -> Result<(Vec<T>, Option<String>), ControlError> {
         let size = match &self.max_results {
             None => DEFAULT_PAGE,
             Some(text) => match text.trim().parse::<usize>() {
@@ -70,12 +73,20 @@ mod tests {
     #[test]
     fn a_bad_token_or_size_is_a_bad_request() {
         let items = [1, 2];
-        for (max, token) in [(Some("0"), None), (Some("x"), None), (None, Some("p9")), (None, Some("zz"))] {
+        for (max, token) in [
+            (Some("0"), None),
+            (Some("x"), None),
+            (None, Some("p9")),
+            (None, Some("zz")),
+        ] {
             let request = PageRequest {
                 max_results: max.map(str::to_owned),
                 next_token: token.map(str::to_owned),
             };
-            assert!(matches!(request.slice(&items), Err(ControlError::BadRequest(_))));
+            assert!(matches!(
+                request.slice(&items),
+                Err(ControlError::BadRequest(_))
+            ));
         }
     }
 }

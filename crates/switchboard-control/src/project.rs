@@ -9,8 +9,8 @@ use crate::ControlError;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use switchboard_core::config::{
-    ApiConfig, AuthorizerConfig, Config, IntegrationConfig, IntegrationResponseConfig,
-    ModelConfig, RouteConfig, RouteResponseConfig, StageConfig,
+    ApiConfig, AuthorizerConfig, Config, IntegrationConfig, IntegrationResponseConfig, ModelConfig,
+    RouteConfig, RouteResponseConfig, StageConfig,
 };
 
 /// `body` without the fields the configuration model does not hold.
@@ -47,14 +47,24 @@ pub(crate) fn check_resource(kind: Kind, body: &Object) -> Result<(), ControlErr
 /// (without stages): what a deployment captures.
 pub(crate) fn snapshot(api: &Api) -> Object {
     let mut out = config_fields(Kind::Api, &api.body);
-    let text = |o: &Object, field: &str| o.get(field).and_then(Value::as_str).unwrap_or("").to_owned();
+    let text = |o: &Object, field: &str| {
+        o.get(field)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     let mut routes = Object::new();
     for route in api.routes.values() {
         let mut body = config_fields(Kind::Route, &route.body);
         let responses: Object = route
             .responses
             .values()
-            .map(|r| (text(r, "routeResponseKey"), Value::Object(config_fields(Kind::RouteResponse, r))))
+            .map(|r| {
+                (
+                    text(r, "routeResponseKey"),
+                    Value::Object(config_fields(Kind::RouteResponse, r)),
+                )
+            })
             .collect();
         if !responses.is_empty() {
             body.insert("routeResponses".into(), Value::Object(responses));
@@ -82,12 +92,22 @@ pub(crate) fn snapshot(api: &Api) -> Object {
     let authorizers: Object = api
         .authorizers
         .iter()
-        .map(|(id, a)| (id.clone(), Value::Object(config_fields(Kind::Authorizer, a))))
+        .map(|(id, a)| {
+            (
+                id.clone(),
+                Value::Object(config_fields(Kind::Authorizer, a)),
+            )
+        })
         .collect();
     let models: Object = api
         .models
         .values()
-        .map(|m| (text(m, "name"), Value::Object(config_fields(Kind::Model, m))))
+        .map(|m| {
+            (
+                text(m, "name"),
+                Value::Object(config_fields(Kind::Model, m)),
+            )
+        })
         .collect();
     for (key, table) in [
         ("routes", routes),
@@ -111,13 +131,22 @@ pub(crate) fn served_api(api: &Api) -> Option<Object> {
             .and_then(Value::as_str)
             .and_then(|id| api.deployments.get(id))
     };
-    let newest = api.stages.values().filter_map(deployed).max_by_key(|d| d.revision)?;
+    let newest = api
+        .stages
+        .values()
+        .filter_map(deployed)
+        .max_by_key(|d| d.revision)?;
     let mut out = newest.snapshot.clone();
     let stages: Object = api
         .stages
         .iter()
         .filter(|(_, stage)| deployed(stage).is_some())
-        .map(|(name, stage)| (name.clone(), Value::Object(config_fields(Kind::Stage, stage))))
+        .map(|(name, stage)| {
+            (
+                name.clone(),
+                Value::Object(config_fields(Kind::Stage, stage)),
+            )
+        })
         .collect();
     out.insert("stages".into(), Value::Object(stages));
     Some(out)
@@ -137,10 +166,12 @@ pub fn served_json(state: &ControlState) -> BTreeMap<String, Value> {
 pub fn served(state: &ControlState) -> Result<BTreeMap<String, ApiConfig>, (String, String)> {
     served_json(state)
         .into_iter()
-        .map(|(id, value)| match serde_json::from_value::<ApiConfig>(value) {
-            Ok(api) => Ok((id, api)),
-            Err(e) => Err((id, e.to_string())),
-        })
+        .map(
+            |(id, value)| match serde_json::from_value::<ApiConfig>(value) {
+                Ok(api) => Ok((id, api)),
+                Err(e) => Err((id, e.to_string())),
+            },
+        )
         .collect()
 }
 
@@ -156,7 +187,15 @@ pub(crate) fn check_served(base: &Config, id: &str, api: &Object) -> Result<(), 
         .validate()
         .into_iter()
         .filter(|f| f.is_error() && f.key_path().starts_with(&prefix))
-        .map(|f| format!("{}: {}", f.key_path().trim_start_matches(&prefix).trim_start_matches('.'), f.message()))
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f.key_path()
+                    .trim_start_matches(&prefix)
+                    .trim_start_matches('.'),
+                f.message()
+            )
+        })
         .collect();
     if errors.is_empty() {
         Ok(())

@@ -113,7 +113,11 @@ impl Checks<'_> {
         for (i, c) in control.credentials.iter().enumerate() {
             let at = path.key("credentials").index(i);
             self.non_empty(at.key("accessKeyId"), &c.access_key_id, "accessKeyId");
-            self.non_empty(at.key("secretAccessKey"), &c.secret_access_key, "secretAccessKey");
+            self.non_empty(
+                at.key("secretAccessKey"),
+                &c.secret_access_key,
+                "secretAccessKey",
+            );
         }
         if let Some(listen) = &control.listen {
             self.listen_address(path.key("listen"), listen);

@@ -146,11 +146,9 @@ impl ControlPlane {
             tracing::debug!(target: "switchboard::control", caller = %caller, operation = %name, status);
         }
         match result {
-            Ok((status, body)) => respond(
-                status,
-                body.map(|b| Bytes::from(b.to_string())),
-                request_id,
-            ),
+            Ok((status, body)) => {
+                respond(status, body.map(|b| Bytes::from(b.to_string())), request_id)
+            }
             Err(e) => error_response(&e, request_id),
         }
     }

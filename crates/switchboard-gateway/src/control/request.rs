@@ -106,10 +106,15 @@ fn object(body: &[u8]) -> Result<Map<String, Value>, ControlError> {
     }
 }
 
-fn field_object(body: &Map<String, Value>, field: &str) -> Result<Map<String, Value>, ControlError> {
+fn field_object(
+    body: &Map<String, Value>,
+    field: &str,
+) -> Result<Map<String, Value>, ControlError> {
     match body.get(field) {
         Some(Value::Object(map)) => Ok(map.clone()),
-        _ => Err(ControlError::BadRequest(format!("{field} is required and must be an object"))),
+        _ => Err(ControlError::BadRequest(format!(
+            "{field} is required and must be an object"
+        ))),
     }
 }
 
@@ -135,7 +140,13 @@ mod tests {
 
     #[test]
     fn paths_name_their_operation() {
-        let op = parse(&Method::GET, "/v2/apis/abc/routes/r1/routeresponses", "maxResults=2", b"").unwrap();
+        let op = parse(
+            &Method::GET,
+            "/v2/apis/abc/routes/r1/routeresponses",
+            "maxResults=2",
+            b"",
+        )
+        .unwrap();
         assert_eq!(op.name(), "GetRouteResponses");
         let op = parse(&Method::PATCH, "/v2/apis/abc/stages/dev", "", b"{}").unwrap();
         assert_eq!(op.name(), "UpdateStage");

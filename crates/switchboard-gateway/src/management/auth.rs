@@ -34,8 +34,8 @@ pub fn check_head_for<'c>(
 ) -> Result<Claimed<'c>, MgmtError> {
     let signers: Vec<Signer<'c>> = credentials.iter().map(signer).collect();
     let query = parts.uri.query().unwrap_or("");
-    let (claim, index) = sigv4::check_claim_for(&parts.headers, query, &signers, scope, now)
-        .map_err(refusal)?;
+    let (claim, index) =
+        sigv4::check_claim_for(&parts.headers, query, &signers, scope, now).map_err(refusal)?;
     Ok(Claimed {
         claim,
         signer: signer(&credentials[index]),

@@ -129,7 +129,11 @@ async fn control(state: &GatewayState, req: Request<Incoming>, deadline: Duratio
     let request_id = uuid_v4();
     match &state.control {
         Some(control) => control.handle(state, req, deadline, &request_id).await,
-        None => respond(404, Some(Bytes::from_static(b"{\"message\":\"Not Found\"}")), &request_id),
+        None => respond(
+            404,
+            Some(Bytes::from_static(b"{\"message\":\"Not Found\"}")),
+            &request_id,
+        ),
     }
 }
 
