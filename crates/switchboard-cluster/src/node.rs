@@ -95,6 +95,8 @@ pub struct Node {
     pub(crate) nodes: kv::Store,
     pub(crate) conns: kv::Store,
     pub(crate) conns_stream: stream::Stream,
+    /// The control plane's shared APIs.
+    pub(crate) control: kv::Store,
     pub(crate) metrics: ClusterMetrics,
     pub(crate) membership: Mutex<Membership>,
     pub(crate) lease: Mutex<Lease>,
@@ -140,6 +142,8 @@ impl Node {
             buckets::ensure(&js, &names.nodes_bucket(), &config.kv, NODE_RECORD_AGE).await?;
         let (conns, conns_stream) =
             buckets::ensure(&js, &names.connections_bucket(), &config.kv, Duration::ZERO).await?;
+        let (control, _) =
+            buckets::ensure(&js, &names.control_bucket(), &config.kv, Duration::ZERO).await?;
         let name = config.node_name.clone().unwrap_or_default();
         let record = NodeRecord::alive(&name);
         let (tag, revision) = reserve_tag(&nodes, &record).await?;
@@ -155,6 +159,7 @@ impl Node {
             nodes,
             conns,
             conns_stream,
+            control,
             metrics: ClusterMetrics::default(),
             membership: Mutex::new(Membership::new(tag)),
             lease: Mutex::new(Lease {

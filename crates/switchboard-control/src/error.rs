@@ -20,6 +20,9 @@ pub enum ControlError {
     /// 429 `TooManyRequestsException`: the caller is over the request rate.
     #[error("Too Many Requests")]
     TooManyRequests,
+    /// 503 `ServiceUnavailableException`: in cluster mode, the shared store is unreachable.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ControlError {
@@ -30,6 +33,7 @@ impl ControlError {
             ControlError::BadRequest(_) => "BadRequestException",
             ControlError::Conflict(_) => "ConflictException",
             ControlError::TooManyRequests => "TooManyRequestsException",
+            ControlError::Unavailable(_) => "ServiceUnavailableException",
         }
     }
 
@@ -40,6 +44,7 @@ impl ControlError {
             ControlError::BadRequest(_) => 400,
             ControlError::Conflict(_) => 409,
             ControlError::TooManyRequests => 429,
+            ControlError::Unavailable(_) => 503,
         }
     }
 

@@ -3,6 +3,7 @@
 //! to its state, the result served through [`GatewayState::install`] and stored.
 
 pub mod request;
+pub mod shared;
 pub mod store;
 
 use crate::management::auth;
@@ -13,10 +14,12 @@ use bytes::Bytes;
 use http::{HeaderValue, Request};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
+use shared::{ShareError, SharedApis};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use switchboard_control::{apply, served, Context, ControlError, ControlState};
+use switchboard_control::{apply, served, served_json, Api, Context, ControlError, ControlState, Op};
 use switchboard_core::config::{Config, ControlPlaneConfig};
 
 /// Largest request body (a model schema or a mapping template is the largest field).
@@ -33,7 +36,18 @@ pub struct ControlPlane {
     bucket: TokenBucket,
     /// `ws://host:port` of the WebSocket listener, for `apiEndpoint`.
     endpoint: Mutex<String>,
+    /// Cluster mode: where every node's APIs are shared.
+    shared: OnceLock<Arc<dyn SharedApis>>,
+    /// Cluster mode: the shared revision of each API this node serves.
+    revisions: Mutex<HashMap<String, u64>>,
+    /// One change at a time from this node (a shared write is awaited in between).
+    writer: tokio::sync::Mutex<()>,
 }
+
+/// Most attempts of a change whose shared write lost a race to another node.
+const SHARED_ATTEMPTS: usize = 5;
+/// How long a retry waits for the other node's change to arrive.
+const SHARED_CATCH_UP: Duration = Duration::from_secs(2);
 
 impl ControlPlane {
     /// The control plane `config` asks for, with its stored state; `None` when it is off.
@@ -59,6 +73,9 @@ impl ControlPlane {
             store,
             bucket,
             endpoint: Mutex::new(String::new()),
+            shared: OnceLock::new(),
+            revisions: Mutex::new(HashMap::new()),
+            writer: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -128,7 +145,7 @@ impl ControlPlane {
         };
         let name = op.name();
         let change = op.is_change();
-        let result = self.run(gateway, op);
+        let result = self.run(gateway, op).await;
         let status = match &result {
             Ok((status, _)) => *status,
             Err(e) => e.status(),
@@ -153,18 +170,93 @@ impl ControlPlane {
         }
     }
 
-    /// Applies `op` to a copy of the state; a change to what is served is installed (every
-    /// connection kept) and stored before the copy becomes the state.
-    fn run(
+    /// Applies `op` to a copy of the state. A change is shared first in cluster mode (each
+    /// API it touches written if nobody changed it meanwhile; otherwise the newer API is
+    /// awaited and the operation applied again), then served (every connection kept) and
+    /// stored before the copy becomes the state.
+    async fn run(
         &self,
         gateway: &GatewayState,
-        op: switchboard_control::Op,
+        op: Op,
     ) -> Result<(u16, Option<serde_json::Value>), ControlError> {
-        let mut state = lock(&self.state);
+        if !op.is_change() {
+            let mut copy = lock(&self.state).clone();
+            return Ok(self.apply_to(&mut copy, op)?.into_response());
+        }
+        let _writer = self.writer.lock().await;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (mut next, seen) = {
+                let state = lock(&self.state);
+                (state.clone(), state.revision)
+            };
+            let outcome = self.apply_to(&mut next, op.clone())?;
+            let Some(shared) = self.shared.get() else {
+                self.commit(gateway, next, &HashMap::new())?;
+                return Ok(outcome.into_response());
+            };
+            let changed = changed_apis(&lock(&self.state), &next);
+            let mut written = HashMap::new();
+            let mut conflict = None;
+            for (id, api) in &changed {
+                let expected = lock(&self.revisions).get(id).copied().unwrap_or(0);
+                let bytes = match api {
+                    Some(api) => Some(serde_json::to_vec(api).map_err(|e| {
+                        ControlError::BadRequest(format!("the API cannot be stored: {e}"))
+                    })?),
+                    None => None,
+                };
+                match shared.put(id, bytes, expected).await {
+                    Ok(revision) => {
+                        written.insert(id.clone(), revision);
+                    }
+                    Err(ShareError::Conflict) => {
+                        conflict = Some(id.clone());
+                        break;
+                    }
+                    Err(ShareError::Unavailable(e)) => return Err(ControlError::Unavailable(e)),
+                    Err(ShareError::Refused(e)) => return Err(ControlError::BadRequest(e)),
+                }
+            }
+            match conflict {
+                None => {
+                    self.commit(gateway, next, &written)?;
+                    return Ok(outcome.into_response());
+                }
+                Some(_) if attempt >= SHARED_ATTEMPTS => {
+                    return Err(ControlError::Conflict(
+                        "The API is being changed on another node: retry".into(),
+                    ))
+                }
+                Some(id) => {
+                    tracing::debug!(api = %id, attempt, "another node changed the API first; applying again");
+                    self.catch_up(seen, &id).await;
+                }
+            }
+        }
+    }
+
+    /// Waits (bounded) for a newer version of `api_id` than the one this node had.
+    async fn catch_up(&self, seen: u64, api_id: &str) {
+        let known = lock(&self.revisions).get(api_id).copied();
+        let deadline = tokio::time::Instant::now() + SHARED_CATCH_UP;
+        while tokio::time::Instant::now() < deadline {
+            let now = lock(&self.revisions).get(api_id).copied();
+            if now != known || lock(&self.state).revision != seen {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn apply_to(
+        &self,
+        state: &mut ControlState,
+        op: Op,
+    ) -> Result<switchboard_control::Outcome, ControlError> {
         let base = lock(&self.base).clone();
         let endpoint = lock(&self.endpoint).clone();
-        let change = op.is_change();
-        let mut next = state.clone();
         let ctx = Context {
             base: &base,
             now: time::OffsetDateTime::now_utc(),
@@ -173,25 +265,148 @@ impl ControlPlane {
             max_apis: self.settings.max_apis,
             max_resources: self.settings.max_resources_per_api,
         };
-        let outcome = apply(&mut next, op, &ctx)?;
-        if !change {
-            return Ok(outcome.into_response());
+        apply(state, op, &ctx)
+    }
+
+    /// Makes `next` the state: served when what is served changed, then stored; `written`
+    /// are the shared revisions of the APIs it changed.
+    fn commit(
+        &self,
+        gateway: &GatewayState,
+        next: ControlState,
+        written: &HashMap<String, u64>,
+    ) -> Result<(), ControlError> {
+        let mut state = lock(&self.state);
+        let mut revisions = lock(&self.revisions);
+        // A watch may have delivered our own write already: never go back a revision.
+        let mut next = next;
+        for (id, revision) in written {
+            if revisions.get(id).is_some_and(|r| r > revision) {
+                match state.apis.get(id) {
+                    Some(api) => next.apis.insert(id.clone(), api.clone()),
+                    None => next.apis.remove(id),
+                };
+                continue;
+            }
+            revisions.insert(id.clone(), *revision);
         }
-        if switchboard_control::served_json(&next) != switchboard_control::served_json(&state) {
+        next.revision = next.revision.max(state.revision);
+        if served_json(&next) != served_json(&state) {
+            let base = lock(&self.base).clone();
             gateway
                 .install(compose(&base, &next))
                 .map_err(|e| ControlError::BadRequest(format!("Unable to deploy the API: {e}")))?;
         }
-        if let Err(e) = store::save(&self.store, &next) {
+        self.save(&next);
+        *state = next;
+        Ok(())
+    }
+
+    fn save(&self, state: &ControlState) {
+        if let Err(e) = store::save(&self.store, state) {
             tracing::error!(
                 error = %e,
                 store = %self.store.display(),
                 "the control plane change is served but could not be stored: it is lost on restart"
             );
         }
-        *state = next;
-        Ok(outcome.into_response())
     }
+
+    /// Cluster mode: from now on every change is written to `shared` first.
+    pub fn share(&self, shared: Arc<dyn SharedApis>) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// The APIs this node holds, with their stored JSON (to seed an empty cluster store).
+    pub fn local_apis(&self) -> BTreeMap<String, Vec<u8>> {
+        lock(&self.state)
+            .apis
+            .iter()
+            .filter_map(|(id, api)| serde_json::to_vec(api).ok().map(|b| (id.clone(), b)))
+            .collect()
+    }
+
+    /// Cluster mode: the cluster's APIs replace this node's (at start).
+    pub fn adopt_all(&self, gateway: &GatewayState, apis: BTreeMap<String, (Vec<u8>, u64)>) {
+        let mut next = lock(&self.state).clone();
+        let mut revisions = HashMap::new();
+        next.apis.clear();
+        for (id, (bytes, revision)) in apis {
+            match serde_json::from_slice::<Api>(&bytes) {
+                Ok(api) => {
+                    next.apis.insert(id.clone(), api);
+                    revisions.insert(id, revision);
+                }
+                Err(e) => tracing::error!(api = %id, error = %e, "a shared API cannot be read; skipped"),
+            }
+        }
+        *lock(&self.revisions) = revisions;
+        self.install_adopted(gateway, next);
+    }
+
+    /// Cluster mode: a change of one API made on any node (`None`: deleted), at `revision`
+    /// of the shared store. Older or already seen revisions are ignored.
+    pub fn adopt(&self, gateway: &GatewayState, api_id: &str, api: Option<&[u8]>, revision: u64) {
+        {
+            let mut revisions = lock(&self.revisions);
+            if revisions.get(api_id).is_some_and(|r| *r >= revision) {
+                return;
+            }
+            revisions.insert(api_id.to_owned(), revision);
+        }
+        let mut next = lock(&self.state).clone();
+        match api.map(serde_json::from_slice::<Api>) {
+            Some(Ok(api)) => {
+                next.apis.insert(api_id.to_owned(), api);
+            }
+            Some(Err(e)) => {
+                tracing::error!(api = %api_id, error = %e, "a shared API cannot be read; skipped");
+                return;
+            }
+            None => {
+                next.apis.remove(api_id);
+            }
+        }
+        self.install_adopted(gateway, next);
+    }
+
+    fn install_adopted(&self, gateway: &GatewayState, mut next: ControlState) {
+        let mut state = lock(&self.state);
+        // Deployments made anywhere stay ordered: this node's counter passes every one it saw.
+        let newest = next
+            .apis
+            .values()
+            .flat_map(|api| api.deployments.values().map(|d| d.revision))
+            .max()
+            .unwrap_or(0);
+        next.revision = next.revision.max(state.revision).max(newest);
+        if served_json(&next) != served_json(&state) {
+            let base = lock(&self.base).clone();
+            if let Err(e) = gateway.install(compose(&base, &next)) {
+                tracing::error!(error = %e, "a change from another node cannot be served here; keeping the running configuration");
+            }
+        }
+        self.save(&next);
+        *state = next;
+    }
+}
+
+/// The APIs `next` changed relative to `state` (`None`: deleted).
+fn changed_apis(state: &ControlState, next: &ControlState) -> Vec<(String, Option<Api>)> {
+    let mut out: Vec<(String, Option<Api>)> = next
+        .apis
+        .iter()
+        .filter(|(id, api)| state.apis.get(*id) != Some(api))
+        .map(|(id, api)| (id.clone(), Some(api.clone())))
+        .collect();
+    out.extend(
+        state
+            .apis
+            .keys()
+            .filter(|id| !next.apis.contains_key(*id))
+            .map(|id| (id.clone(), None)),
+    );
+    out
 }
 
 /// `base` with the APIs `state` serves.
