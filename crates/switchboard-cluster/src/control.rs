@@ -28,12 +28,15 @@ impl SharedApis for SharedBucket {
         let key = api_id.to_owned();
         Box::pin(async move {
             match (api, expected) {
-                (Some(bytes), 0) => self.kv.create(&key, bytes.into()).await.map_err(|e| {
-                    match e.kind() {
-                        CreateErrorKind::AlreadyExists => ShareError::Conflict,
-                        _ => refusal(&e.to_string()),
-                    }
-                }),
+                (Some(bytes), 0) => {
+                    self.kv
+                        .create(&key, bytes.into())
+                        .await
+                        .map_err(|e| match e.kind() {
+                            CreateErrorKind::AlreadyExists => ShareError::Conflict,
+                            _ => refusal(&e.to_string()),
+                        })
+                }
                 (Some(bytes), revision) => self
                     .kv
                     .update(&key, bytes.into(), revision)
@@ -63,7 +66,9 @@ fn refusal(message: &str) -> ShareError {
     if lower.contains("wrong last sequence") {
         ShareError::Conflict
     } else if lower.contains("maximum payload") || lower.contains("max_payload") {
-        ShareError::Refused(format!("The API is too large to share in the cluster: {message}"))
+        ShareError::Refused(format!(
+            "The API is too large to share in the cluster: {message}"
+        ))
     } else {
         ShareError::Unavailable(message.to_owned())
     }
@@ -110,7 +115,10 @@ impl Node {
                 }
             }
         }
-        tracing::info!(apis = apis.len(), "control plane: serving the cluster's APIs");
+        tracing::info!(
+            apis = apis.len(),
+            "control plane: serving the cluster's APIs"
+        );
         control.adopt_all(gateway, apis);
         control.share(Arc::new(SharedBucket { kv: kv.clone() }));
         tokio::spawn(follow(Arc::clone(self), Arc::clone(gateway), control, kv));

@@ -140,6 +140,20 @@ fn create(
             body.entry(k).or_insert(v);
         }
     }
+    if kind == Kind::Integration {
+        // What AWS reports: fixed by the type (docs/behaviour.md §2.4).
+        let by_type = match body.get("integrationType").and_then(Value::as_str) {
+            Some("MOCK" | "HTTP") => Some("${integration.response.statuscode}"),
+            Some("AWS") => Some("${integration.response.body.errorMessage}"),
+            _ => None,
+        };
+        if let Some(expression) = by_type {
+            body.insert(
+                "integrationResponseSelectionExpression".into(),
+                Value::String(expression.into()),
+            );
+        }
+    }
     let now = iso8601(ctx.now);
     match kind {
         Kind::Api | Kind::Deployment => {
@@ -152,6 +166,7 @@ fn create(
         _ => {}
     }
     check_resource(kind, &body)?;
+    check_tags(&body)?;
     if kind == Kind::Stage {
         let name = body.get("stageName").and_then(Value::as_str).unwrap_or("");
         if !valid_stage_name(name) {
@@ -299,6 +314,7 @@ fn update(
         next.insert("lastUpdatedDate".into(), Value::String(iso8601(ctx.now)));
     }
     check_resource(kind, &next)?;
+    check_tags(&next)?;
     if let Some(body) = store.body_mut(id) {
         *body = next.clone();
     }
@@ -693,6 +709,36 @@ fn present(kind: Kind, body: &Object, ctx: &Context<'_>) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// AWS's tag rules: at most [`MAX_TAGS`], keys of 1-128 and values of at most 256 characters.
+fn check_tags(body: &Object) -> Result<(), ControlError> {
+    let Some(tags) = body.get("tags") else {
+        return Ok(());
+    };
+    let Value::Object(tags) = tags else {
+        return Err(ControlError::BadRequest(
+            "tags must be an object of strings".into(),
+        ));
+    };
+    if tags.len() > MAX_TAGS {
+        return Err(ControlError::BadRequest(format!(
+            "A resource can have at most {MAX_TAGS} tags"
+        )));
+    }
+    for (key, value) in tags {
+        let Value::String(value) = value else {
+            return Err(ControlError::BadRequest(format!(
+                "The value of tag {key} must be a string"
+            )));
+        };
+        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+            return Err(ControlError::BadRequest(format!(
+                "Tag {key}: keys are 1-128 characters and values at most 256"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn valid_stage_name(name: &str) -> bool {

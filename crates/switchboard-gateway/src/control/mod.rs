@@ -19,7 +19,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use switchboard_control::{apply, served, served_json, Api, Context, ControlError, ControlState, Op};
+use switchboard_control::{
+    apply, served, served_json, Api, Context, ControlError, ControlState, Op,
+};
 use switchboard_core::config::{Config, ControlPlaneConfig};
 
 /// Largest request body (a model schema or a mapping template is the largest field).
@@ -43,6 +45,10 @@ pub struct ControlPlane {
     /// One change at a time from this node (a shared write is awaited in between).
     writer: tokio::sync::Mutex<()>,
 }
+
+/// Largest stored form of one API (its resources and kept deployments): a change past it is
+/// refused, so a caller's keys cannot grow the store without bound.
+pub const MAX_API_BYTES: usize = 4 * 1024 * 1024;
 
 /// Most attempts of a change whose shared write lost a race to another node.
 const SHARED_ATTEMPTS: usize = 5;
@@ -192,11 +198,23 @@ impl ControlPlane {
                 (state.clone(), state.revision)
             };
             let outcome = self.apply_to(&mut next, op.clone())?;
+            let changed = changed_apis(&lock(&self.state), &next);
+            for (id, api) in &changed {
+                let size = api
+                    .as_ref()
+                    .and_then(|api| serde_json::to_vec(api).ok())
+                    .map_or(0, |bytes| bytes.len());
+                if size > MAX_API_BYTES {
+                    return Err(ControlError::BadRequest(format!(
+                        "API {id} would take {size} bytes, over the limit of {MAX_API_BYTES}: \
+                         delete unused resources or deployments first"
+                    )));
+                }
+            }
             let Some(shared) = self.shared.get() else {
                 self.commit(gateway, next, &HashMap::new())?;
                 return Ok(outcome.into_response());
             };
-            let changed = changed_apis(&lock(&self.state), &next);
             let mut written = HashMap::new();
             let mut conflict = None;
             for (id, api) in &changed {
@@ -337,7 +355,9 @@ impl ControlPlane {
                     next.apis.insert(id.clone(), api);
                     revisions.insert(id, revision);
                 }
-                Err(e) => tracing::error!(api = %id, error = %e, "a shared API cannot be read; skipped"),
+                Err(e) => {
+                    tracing::error!(api = %id, error = %e, "a shared API cannot be read; skipped")
+                }
             }
         }
         *lock(&self.revisions) = revisions;
