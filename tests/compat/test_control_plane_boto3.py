@@ -66,6 +66,7 @@ def eventually(check, timeout: float = support.WAIT):
 @pytest.fixture
 def plane(start_gateway, backend, tmp_path):
     data = tmp_path / "data"
+    backend.handler = gatekeeper(lambda event: None)
 
     def start(rate: str = ""):
         gw = start_gateway(control_config(backend, data, rate), env=backend.gateway_env())
@@ -98,11 +99,11 @@ def build_api(client, backend, mock_reply: str = '{"mock": 1}'):
     lam = client.create_integration(
         ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=backend.function_arn(),
     )["IntegrationId"]
-    client.create_authorizer(
+    authorizer = client.create_authorizer(
         ApiId=api_id, Name="tokens", AuthorizerType="REQUEST",
         AuthorizerUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{backend.function_arn()}/invocations",
         IdentitySource=["route.request.querystring.token"],
-    )
+    )["AuthorizerId"]
     client.create_model(ApiId=api_id, Name="Message", ContentType="application/json",
                         Schema='{"type": "object"}')
     mock_route = client.create_route(
@@ -113,24 +114,48 @@ def build_api(client, backend, mock_reply: str = '{"mock": 1}'):
     client.create_route(ApiId=api_id, RouteKey="http", Target=f"integrations/{http}",
                         RouteResponseSelectionExpression="$default")
     client.create_route(ApiId=api_id, RouteKey="$default", Target=f"integrations/{lam}")
+    client.create_route(ApiId=api_id, RouteKey="$connect", Target=f"integrations/{lam}",
+                        AuthorizationType="CUSTOM", AuthorizerId=authorizer)
     client.create_stage(ApiId=api_id, StageName="dev")
     return api, {"mock": mock, "http": http, "lambda": lam, "mock_route": mock_route}
 
 
+def gatekeeper(reply):
+    """A Lambda handler: the REQUEST authorizer lets `?token=good` in; routes get `reply`."""
+
+    def handle(event):
+        if event.get("type") == "REQUEST":
+            good = (event.get("queryStringParameters") or {}).get("token") == "good"
+            return {
+                "principalId": "user",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Action": "execute-api:Invoke", "Effect": "Allow" if good else "Deny",
+                    "Resource": event["methodArn"],
+                }]},
+            }
+        return reply(event)
+
+    return handle
+
+
 def test_an_api_made_with_boto3_serves_websocket_clients_after_its_deployment(plane, backend):
     gw, client = plane()
-    backend.handler = lambda event: {"statusCode": 200, "body": json.dumps({"via": event.get("_via", "lambda")})}
+    backend.handler = gatekeeper(lambda event: {"statusCode": 200, "body": json.dumps({"via": event.get("_via", "lambda")})})
     api, ids = build_api(client, backend)
     api_id = api["ApiId"]
     assert len(api_id) == 10 and api_id.isalnum() and api_id.islower() or api_id.isdigit()
     assert api["ApiEndpoint"].startswith("ws://127.0.0.1:") and api["ApiEndpoint"].endswith(f"/{api_id}")
-    url = f"{api['ApiEndpoint']}/dev"
+    url = f"{api['ApiEndpoint']}/dev?token=good"
     # Nothing is served before a deployment, as on AWS.
     with pytest.raises(Exception):
         ws_connect(url, open_timeout=5).close()
     deployment = client.create_deployment(ApiId=api_id, StageName="dev", Description="first")
     assert deployment["DeploymentStatus"] == "DEPLOYED"
     assert client.get_stage(ApiId=api_id, StageName="dev")["DeploymentId"] == deployment["DeploymentId"]
+    # The authorizer made over the API guards $connect.
+    with pytest.raises(Exception) as refused:
+        ws_connect(url.replace("good", "bad"), open_timeout=10).close()
+    assert "403" in str(refused.value), refused.value
     with ws_connect(url, open_timeout=10) as ws:
         ws.send(json.dumps({"action": "mock"}))
         assert json.loads(ws.recv(timeout=support.WAIT)) == {"mock": 1}
@@ -141,7 +166,7 @@ def test_an_api_made_with_boto3_serves_websocket_clients_after_its_deployment(pl
     got = client.get_api(ApiId=api_id)
     assert got["Name"] == "chat" and got["Tags"] == {"team": "realtime"}
     assert got["ApiKeySelectionExpression"] == "$request.header.x-api-key"
-    assert {r["RouteKey"] for r in client.get_routes(ApiId=api_id)["Items"]} == {"mock", "http", "$default"}
+    assert {r["RouteKey"] for r in client.get_routes(ApiId=api_id)["Items"]} == {"mock", "http", "$default", "$connect"}
     assert client.get_route_responses(ApiId=api_id, RouteId=ids["mock_route"])["Items"][0]["RouteResponseKey"] == "$default"
     assert [a["Name"] for a in client.get_authorizers(ApiId=api_id)["Items"]] == ["tokens"]
     assert [m["Name"] for m in client.get_models(ApiId=api_id)["Items"]] == ["Message"]
@@ -154,7 +179,7 @@ def test_an_update_is_served_after_redeploying_while_a_client_stays_connected(pl
     api, ids = build_api(client, backend, mock_reply='{"version": 1}')
     api_id = api["ApiId"]
     client.create_deployment(ApiId=api_id, StageName="dev")
-    with ws_connect(f"{api['ApiEndpoint']}/dev", open_timeout=10) as ws:
+    with ws_connect(f"{api['ApiEndpoint']}/dev?token=good", open_timeout=10) as ws:
         ws.send(json.dumps({"action": "mock"}))
         assert json.loads(ws.recv(timeout=support.WAIT)) == {"version": 1}
         response_id = client.get_integration_responses(ApiId=api_id, IntegrationId=ids["mock"])["Items"][0]["IntegrationResponseId"]
@@ -178,7 +203,7 @@ def test_auto_deploy_serves_each_change_at_once(plane, backend):
     client.update_stage(ApiId=api_id, StageName="dev", AutoDeploy=True)
     stage = client.get_stage(ApiId=api_id, StageName="dev")
     assert stage["AutoDeploy"] is True and stage["DeploymentId"]
-    with ws_connect(f"{api['ApiEndpoint']}/dev", open_timeout=10) as ws:
+    with ws_connect(f"{api['ApiEndpoint']}/dev?token=good", open_timeout=10) as ws:
         client.create_route(ApiId=api_id, RouteKey="late", Target=f"integrations/{ids['mock']}",
                             RouteResponseSelectionExpression="$default")
         ws.send(json.dumps({"action": "late"}))
@@ -192,7 +217,7 @@ def test_deleting_closes_what_it_served_and_answers_404_then_410(plane, backend)
     api, ids = build_api(client, backend)
     api_id = api["ApiId"]
     client.create_deployment(ApiId=api_id, StageName="dev")
-    url = f"{api['ApiEndpoint']}/dev"
+    url = f"{api['ApiEndpoint']}/dev?token=good"
     with ws_connect(url, open_timeout=10) as ws:
         # The connection id, from the event of the Lambda $default route.
         ws.send(json.dumps({"action": "who"}))
@@ -279,7 +304,7 @@ def test_lists_page_with_next_token_and_max_results(plane, backend):
         token = page.get("NextToken")
         if not token:
             break
-    assert pages == 3 and len(keys) == len(set(keys)) == 10
+    assert pages == 3 and len(keys) == len(set(keys)) == 11
     with pytest.raises(client.exceptions.BadRequestException):
         client.get_routes(ApiId=api_id, NextToken="garbage")
 
@@ -307,7 +332,7 @@ def test_a_restart_keeps_the_configuration_and_export_prints_it(plane, backend, 
     gw2, client2 = plane()
     assert [a["ApiId"] for a in client2.get_apis()["Items"]] == [api_id]
     endpoint = client2.get_api(ApiId=api_id)["ApiEndpoint"]
-    with ws_connect(f"{endpoint}/dev", open_timeout=10) as ws:
+    with ws_connect(f"{endpoint}/dev?token=good", open_timeout=10) as ws:
         ws.send(json.dumps({"action": "mock"}))
         assert json.loads(ws.recv(timeout=support.WAIT)) == {"kept": True}
     config = next(gw2.cwd.glob("switchboard.toml"))
