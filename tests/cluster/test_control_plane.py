@@ -75,6 +75,16 @@ def nodes(nats, backend, tmp_path):
         assert gw.stop() == 0, gw.stderr()
 
 
+def restart(nodes, name, backend):
+    """Stops node `name` and starts it again on the same configuration and data directory."""
+    old = nodes[name]
+    assert old.stop() == 0, old.stderr()
+    gw = support.Gateway(["--config", str(old.cwd / "switchboard.toml")], old.cwd, backend.gateway_env())
+    wait_ready(gw)
+    nodes[name] = gw
+    return gw
+
+
 def make_api(client, reply: str):
     """A MOCK API with route `mock` answering `reply`, a stage `dev` and its first deployment;
     returns (apiId, integrationId, integrationResponseId)."""
@@ -122,6 +132,20 @@ def test_a_change_made_on_any_node_is_served_by_every_node(nodes):
         eventually(lambda: _missing(client, api_id), f"{name} forgot the API")
     for ws in sockets.values():
         ws.close()
+
+
+def test_a_restarted_node_serves_what_changed_while_it_was_away(nodes, backend):
+    a, b = v2(nodes["a"]), v2(nodes["b"])
+    kept, _, _ = make_api(a, '{"kept": 1}')
+    gone, _, _ = make_api(a, '{"gone": 1}')
+    eventually(lambda: _endpoint(b, gone), "b knows both APIs")
+    nodes["a"].stop()
+    b.delete_api(ApiId=gone)
+    made, _, _ = make_api(b, '{"made": 1}')
+    a = v2(restart(nodes, "a", backend))
+    assert {x["ApiId"] for x in a.get_apis()["Items"]} == {kept, made}
+    with _try_connect(f"{a.get_api(ApiId=made)['ApiEndpoint']}/dev") as ws:
+        assert ask(ws) == {"made": 1}
 
 
 def test_concurrent_changes_on_two_nodes_are_all_kept(nodes):
