@@ -148,27 +148,27 @@ def test_a_restarted_node_serves_what_changed_while_it_was_away(nodes, backend):
         assert ask(ws) == {"made": 1}
 
 
-def test_concurrent_changes_on_two_nodes_are_all_kept(nodes):
-    a, b = v2(nodes["a"]), v2(nodes["b"])
+def test_concurrent_changes_on_three_nodes_are_all_kept(nodes):
+    a, b, c = (v2(nodes[n]) for n in "abc")
     api_id, mock, _ = make_api(a, '{"v": 1}')
-    eventually(lambda: _endpoint(b, api_id), "b knows the API")
+    eventually(lambda: _endpoint(b, api_id) and _endpoint(c, api_id), "b and c know the API")
     errors = []
 
     def add(client, prefix):
         try:
-            for n in range(8):
+            for n in range(10):
                 client.create_route(ApiId=api_id, RouteKey=f"{prefix}{n}", Target=f"integrations/{mock}")
         except Exception as e:  # reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=add, args=(a, "a")), threading.Thread(target=add, args=(b, "b"))]
+    threads = [threading.Thread(target=add, args=(client, prefix)) for client, prefix in ((a, "a"), (b, "b"), (c, "c"))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors, errors
-    want = {"mock"} | {f"a{n}" for n in range(8)} | {f"b{n}" for n in range(8)}
-    for client in (a, b, v2(nodes["c"])):
+    want = {"mock"} | {f"{p}{n}" for p in "abc" for n in range(10)}
+    for client in (a, b, c):
         eventually(lambda: {r["RouteKey"] for r in client.get_routes(ApiId=api_id)["Items"]} == want,
                    "every node has every route")
 

@@ -51,7 +51,7 @@ pub struct ControlPlane {
 pub const MAX_API_BYTES: usize = 4 * 1024 * 1024;
 
 /// Most attempts of a change whose shared write lost a race to another node.
-const SHARED_ATTEMPTS: usize = 5;
+const SHARED_ATTEMPTS: usize = 16;
 /// How long a retry waits for the other node's change to arrive.
 const SHARED_CATCH_UP: Duration = Duration::from_secs(2);
 
@@ -193,9 +193,11 @@ impl ControlPlane {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (mut next, seen) = {
+            // The state and the revisions it was read at, together (locks: state, then revisions).
+            let (mut next, known) = {
                 let state = lock(&self.state);
-                (state.clone(), state.revision)
+                let known = lock(&self.revisions).clone();
+                (state.clone(), known)
             };
             let outcome = self.apply_to(&mut next, op.clone())?;
             let changed = changed_apis(&lock(&self.state), &next);
@@ -218,7 +220,7 @@ impl ControlPlane {
             let mut written = HashMap::new();
             let mut conflict = None;
             for (id, api) in &changed {
-                let expected = lock(&self.revisions).get(id).copied().unwrap_or(0);
+                let expected = known.get(id).copied().unwrap_or(0);
                 let bytes = match api {
                     Some(api) => Some(serde_json::to_vec(api).map_err(|e| {
                         ControlError::BadRequest(format!("the API cannot be stored: {e}"))
@@ -249,22 +251,24 @@ impl ControlPlane {
                 }
                 Some(id) => {
                     tracing::debug!(api = %id, attempt, "another node changed the API first; applying again");
-                    self.catch_up(seen, &id).await;
+                    self.catch_up(&id, known.get(&id).copied()).await;
+                    // A random pause, so that nodes racing for one API do not keep colliding.
+                    let pause = rand::random_range(0..10u64 * attempt as u64);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
                 }
             }
         }
     }
 
-    /// Waits (bounded) for a newer version of `api_id` than the one this node had.
-    async fn catch_up(&self, seen: u64, api_id: &str) {
-        let known = lock(&self.revisions).get(api_id).copied();
+    /// Waits (bounded) until this node holds a version of `api_id` other than the one at
+    /// shared revision `baseline` (the one a write just lost to).
+    async fn catch_up(&self, api_id: &str, baseline: Option<u64>) {
         let deadline = tokio::time::Instant::now() + SHARED_CATCH_UP;
         while tokio::time::Instant::now() < deadline {
-            let now = lock(&self.revisions).get(api_id).copied();
-            if now != known || lock(&self.state).revision != seen {
+            if lock(&self.revisions).get(api_id).copied() != baseline {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
@@ -346,7 +350,8 @@ impl ControlPlane {
 
     /// Cluster mode: the cluster's APIs replace this node's (at start).
     pub fn adopt_all(&self, gateway: &GatewayState, apis: BTreeMap<String, (Vec<u8>, u64)>) {
-        let mut next = lock(&self.state).clone();
+        let mut state = lock(&self.state);
+        let mut next = state.clone();
         let mut revisions = HashMap::new();
         next.apis.clear();
         for (id, (bytes, revision)) in apis {
@@ -361,20 +366,22 @@ impl ControlPlane {
             }
         }
         *lock(&self.revisions) = revisions;
-        self.install_adopted(gateway, next);
+        self.install_adopted(gateway, &mut state, next);
     }
 
     /// Cluster mode: a change of one API made on any node (`None`: deleted), at `revision`
-    /// of the shared store. Older or already seen revisions are ignored.
+    /// of the shared store. Older or already seen revisions are ignored. The state and its
+    /// revision change together, so a change never starts from a state older than the
+    /// revision it names.
     pub fn adopt(&self, gateway: &GatewayState, api_id: &str, api: Option<&[u8]>, revision: u64) {
-        {
-            let mut revisions = lock(&self.revisions);
-            if revisions.get(api_id).is_some_and(|r| *r >= revision) {
-                return;
-            }
-            revisions.insert(api_id.to_owned(), revision);
+        let mut state = lock(&self.state);
+        let mut revisions = lock(&self.revisions);
+        if revisions.get(api_id).is_some_and(|r| *r >= revision) {
+            return;
         }
-        let mut next = lock(&self.state).clone();
+        revisions.insert(api_id.to_owned(), revision);
+        drop(revisions);
+        let mut next = state.clone();
         match api.map(serde_json::from_slice::<Api>) {
             Some(Ok(api)) => {
                 next.apis.insert(api_id.to_owned(), api);
@@ -387,11 +394,15 @@ impl ControlPlane {
                 next.apis.remove(api_id);
             }
         }
-        self.install_adopted(gateway, next);
+        self.install_adopted(gateway, &mut state, next);
     }
 
-    fn install_adopted(&self, gateway: &GatewayState, mut next: ControlState) {
-        let mut state = lock(&self.state);
+    fn install_adopted(
+        &self,
+        gateway: &GatewayState,
+        state: &mut ControlState,
+        mut next: ControlState,
+    ) {
         // Deployments made anywhere stay ordered: this node's counter passes every one it saw.
         let newest = next
             .apis
@@ -400,7 +411,7 @@ impl ControlPlane {
             .max()
             .unwrap_or(0);
         next.revision = next.revision.max(state.revision).max(newest);
-        if served_json(&next) != served_json(&state) {
+        if served_json(&next) != served_json(state) {
             let base = lock(&self.base).clone();
             if let Err(e) = gateway.install(compose(&base, &next)) {
                 tracing::error!(error = %e, "a change from another node cannot be served here; keeping the running configuration");
