@@ -229,3 +229,18 @@ def _try_connect(url):
     except Exception:
         return None
     return ws.__enter__()
+
+
+def test_an_api_too_large_to_share_is_a_bad_request_and_nothing_changes(nodes):
+    a = v2(nodes["a"])
+    api_id, _, _ = make_api(a, '{"v": 1}')
+    template = "x" * 200_000
+    with pytest.raises(a.exceptions.BadRequestException) as refused:
+        for n in range(8):
+            a.create_integration(ApiId=api_id, IntegrationType="MOCK",
+                                 RequestTemplates={"$default": template}, Description=str(n))
+    assert "too large" in str(refused.value), refused.value
+    made = len(a.get_integrations(ApiId=api_id)["Items"])
+    b = v2(nodes["b"])
+    eventually(lambda: len(b.get_integrations(ApiId=api_id)["Items"]) == made,
+               "b holds what a holds: the refused change is nowhere")

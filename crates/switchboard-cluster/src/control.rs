@@ -65,7 +65,7 @@ fn refusal(message: &str) -> ShareError {
     let lower = message.to_ascii_lowercase();
     if lower.contains("wrong last sequence") {
         ShareError::Conflict
-    } else if lower.contains("maximum payload") || lower.contains("max_payload") {
+    } else if lower.contains("payload") {
         ShareError::Refused(format!(
             "The API is too large to share in the cluster: {message}"
         ))

@@ -29,6 +29,8 @@ pub struct Context<'a> {
     pub max_apis: usize,
     /// Most resources of one kind in one API.
     pub max_resources: usize,
+    /// Most deployments kept per API (the oldest unused are dropped).
+    pub max_deployments: usize,
 }
 
 /// Applies `op` to `state`. A refused operation leaves `state` as it was except for the
@@ -472,7 +474,7 @@ fn deploy(
         stage.insert("deploymentId".into(), Value::String(id.to_owned()));
         stage.insert("lastUpdatedDate".into(), Value::String(iso8601(ctx.now)));
     }
-    prune(api, ctx.max_resources);
+    prune(api, ctx.max_deployments);
     Ok(())
 }
 

@@ -29,6 +29,7 @@ impl Plane {
             region: "us-east-1",
             max_apis: 3,
             max_resources: 5,
+            max_deployments: 3,
         };
         let mut next = self.state.clone();
         let outcome = apply(&mut next, op, &ctx)?;
@@ -261,6 +262,30 @@ fn counts_are_bounded() {
         json!({"name": "x", "protocolType": "WEBSOCKET", "routeSelectionExpression": "$request.body.a"}),
     );
     assert!(matches!(over, Err(ControlError::BadRequest(m)) if m.contains("maxApis")));
+}
+
+#[test]
+fn old_unused_deployments_are_dropped() {
+    let mut plane = Plane::new();
+    let (api, _) = plane.api();
+    let first = plane
+        .create(
+            Collection::Deployments { api: api.clone() },
+            json!({"stageName": "dev"}),
+        )
+        .unwrap();
+    for _ in 0..5 {
+        plane
+            .create(Collection::Deployments { api: api.clone() }, json!({}))
+            .unwrap();
+    }
+    let kept = &plane.state.apis[&api].deployments;
+    assert_eq!(kept.len(), 3);
+    let first = first["deploymentId"].as_str().unwrap();
+    assert!(
+        kept.contains_key(first),
+        "the deployment a stage uses is kept"
+    );
 }
 
 #[test]

@@ -60,9 +60,13 @@ pub struct ControlPlaneConfig {
     /// Most APIs the control plane holds.
     #[serde(default = "default_control_max_apis")]
     pub max_apis: usize,
-    /// Most resources of one kind (routes, integrations, ...) in one API, and of deployments.
+    /// Most resources of one kind (routes, integrations, ...) in one API.
     #[serde(default = "default_control_max_resources")]
     pub max_resources_per_api: usize,
+    /// Deployments kept per API (the oldest no stage uses go first): each is a snapshot of
+    /// the API, and in cluster mode the API with them must fit in one NATS message.
+    #[serde(default = "default_control_max_deployments")]
+    pub max_deployments_per_api: usize,
 }
 
 fn default_control_data_dir() -> String {
@@ -79,6 +83,9 @@ fn default_control_max_apis() -> usize {
 }
 fn default_control_max_resources() -> usize {
     300
+}
+fn default_control_max_deployments() -> usize {
+    20
 }
 
 /// `[server]`: where clients connect.

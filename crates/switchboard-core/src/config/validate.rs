@@ -133,6 +133,7 @@ impl Checks<'_> {
         for (key, value) in [
             ("maxApis", control.max_apis),
             ("maxResourcesPerApi", control.max_resources_per_api),
+            ("maxDeploymentsPerApi", control.max_deployments_per_api),
         ] {
             if value == 0 || value > 100_000 {
                 self.fail(path.key(key), format!("{key} must be between 1 and 100000"));

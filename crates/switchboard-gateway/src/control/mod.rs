@@ -286,6 +286,7 @@ impl ControlPlane {
             region: &base.aws.region,
             max_apis: self.settings.max_apis,
             max_resources: self.settings.max_resources_per_api,
+            max_deployments: self.settings.max_deployments_per_api,
         };
         apply(state, op, &ctx)
     }
