@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -349,3 +351,26 @@ def test_a_restart_keeps_the_configuration_and_export_prints_it(plane, backend, 
     checked = subprocess.run([str(support.switchboard_bin()), "validate", str(copy)],
                              capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_listener_of_its_own_serves_only_the_control_plane(start_gateway, backend, tmp_path):
+    port = support.reserve_port()
+    config = control_config(backend, tmp_path / "data").replace(
+        "enabled = true\n", f'enabled = true\nlisten = "127.0.0.1:{port}"\n'
+    )
+    gw = start_gateway(config, env=backend.gateway_env())
+    own = boto3.session.Session().client(
+        "apigatewayv2", endpoint_url=f"http://127.0.0.1:{port}", region_name=REGION,
+        aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+    assert own.create_api(Name="x", ProtocolType="WEBSOCKET",
+                          RouteSelectionExpression="$request.body.action")["ApiId"]
+    assert len(own.get_apis()["Items"]) == 1
+    # The management listener no longer answers /v2, and the control listener nothing else.
+    with pytest.raises(ClientError) as e:
+        v2(gw).get_apis()
+    assert support.http_status(e.value) == 403
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
+    assert e.value.code == 403, "an unsigned call, even to /health, is refused there"
