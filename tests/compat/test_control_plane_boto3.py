@@ -145,7 +145,7 @@ def test_an_api_made_with_boto3_serves_websocket_clients_after_its_deployment(pl
     backend.handler = gatekeeper(lambda event: {"statusCode": 200, "body": json.dumps({"via": event.get("_via", "lambda")})})
     api, ids = build_api(client, backend)
     api_id = api["ApiId"]
-    assert len(api_id) == 10 and api_id.isalnum() and api_id.islower() or api_id.isdigit()
+    assert len(api_id) == 10 and all(c.islower() or c.isdigit() for c in api_id), api_id
     assert api["ApiEndpoint"].startswith("ws://127.0.0.1:") and api["ApiEndpoint"].endswith(f"/{api_id}")
     url = f"{api['ApiEndpoint']}/dev?token=good"
     # Nothing is served before a deployment, as on AWS.
@@ -322,6 +322,24 @@ def test_tags(plane, backend):
     stage_arn = f"{arn}/stages/dev"
     client.tag_resource(ResourceArn=stage_arn, Tags={"tier": "gold"})
     assert client.get_stage(ApiId=api["ApiId"], StageName="dev")["Tags"] == {"tier": "gold"}
+    with pytest.raises(client.exceptions.BadRequestException):
+        client.tag_resource(ResourceArn=arn, Tags={f"k{n}": "v" for n in range(51)})
+
+
+def test_every_change_is_logged_with_the_callers_key(plane, backend):
+    gw, client = plane()
+    api_id = client.create_api(Name="audit", ProtocolType="WEBSOCKET",
+                               RouteSelectionExpression="$request.body.action")["ApiId"]
+    with pytest.raises(client.exceptions.ConflictException):
+        client.create_stage(ApiId=api_id, StageName="dev")
+        client.create_stage(ApiId=api_id, StageName="dev")
+
+    def logged():
+        lines = [l for l in gw.stderr().splitlines() if "control plane change" in l]
+        assert any(f"caller={KEY}" in l and "operation=CreateApi" in l and "status=201" in l for l in lines), lines
+        assert any("operation=CreateStage" in l and "status=409" in l for l in lines), lines
+
+    eventually(logged)
 
 
 def test_a_restart_keeps_the_configuration_and_export_prints_it(plane, backend, tmp_path):

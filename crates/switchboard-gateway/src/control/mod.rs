@@ -102,7 +102,7 @@ impl ControlPlane {
         compose(&base, &lock(&self.state))
     }
 
-    /// Serves one `/v2/...` request: rate limit, SigV4 head, body, SigV4 body, operation.
+    /// Serves one `/v2/...` request: SigV4 head, rate limit, body, SigV4 body, operation.
     pub async fn handle(
         &self,
         gateway: &GatewayState,
@@ -110,9 +110,6 @@ impl ControlPlane {
         deadline: Duration,
         request_id: &str,
     ) -> MgmtResponse {
-        if !self.bucket.try_acquire() {
-            return error_response(&ControlError::TooManyRequests, request_id);
-        }
         let (parts, body) = req.into_parts();
         let region = lock(&self.base).aws.region.clone();
         let now = time::OffsetDateTime::now_utc();
@@ -125,6 +122,10 @@ impl ControlPlane {
             Ok(claimed) => claimed,
             Err(e) => return e.response(request_id),
         };
+        // After the signature head: strangers are refused without spending the callers' tokens.
+        if !self.bucket.try_acquire() {
+            return error_response(&ControlError::TooManyRequests, request_id);
+        }
         let read = tokio::time::timeout(deadline, Limited::new(body, MAX_BODY_BYTES).collect());
         let body = match read.await {
             Err(_) => return MgmtError::RequestTimeout.response(request_id),
