@@ -320,7 +320,9 @@ fn update(
     if let Some(body) = store.body_mut(id) {
         *body = next.clone();
     }
-    if let Some(api_id) = collection.api().map(str::to_owned) {
+    // The API changed is the one in the path, or the one updated.
+    let api_id = collection.api().unwrap_or(id).to_owned();
+    {
         let api = api_mut(state, &api_id)?;
         if kind == Kind::Stage {
             if let Some(deployment) = next.get("deploymentId").and_then(Value::as_str) {
