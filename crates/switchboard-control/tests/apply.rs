@@ -165,6 +165,18 @@ fn auto_deploy_stages_serve_every_change() {
     assert!(served(&plane.state).unwrap()[&api]
         .routes
         .contains_key("join"));
+    plane
+        .call(Op::Update {
+            collection: Collection::Apis,
+            id: api.clone(),
+            body: object(json!({"routeSelectionExpression": "$request.body.type"})),
+        })
+        .unwrap();
+    assert_eq!(
+        served(&plane.state).unwrap()[&api].route_selection_expression,
+        "$request.body.type",
+        "an UpdateApi is deployed too"
+    );
 }
 
 #[test]
