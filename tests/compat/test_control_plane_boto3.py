@@ -5,6 +5,7 @@ deployed and deleted over the API, then used by a real WebSocket client, as on A
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 import urllib.error
@@ -392,3 +393,25 @@ def test_a_listener_of_its_own_serves_only_the_control_plane(start_gateway, back
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
     assert e.value.code == 403, "an unsigned call, even to /health, is refused there"
+
+
+def test_sighup_reloads_the_file_and_keeps_the_control_planes_apis(plane, backend):
+    gw, client = plane()
+    api, _ = build_api(client, backend, mock_reply='{"still": "here"}')
+    client.create_deployment(ApiId=api["ApiId"], StageName="dev")
+    with ws_connect(f"{api['ApiEndpoint']}/dev?token=good", open_timeout=10) as ws:
+        assert json.loads(ask_mock(ws)) == {"still": "here"}
+        gw.proc.send_signal(signal.SIGHUP)
+        eventually(lambda: _assert_in("reloaded file=", gw.stderr()))
+        assert json.loads(ask_mock(ws)) == {"still": "here"}, "the same connection, the same API"
+    with ws_connect(f"{api['ApiEndpoint']}/dev?token=good", open_timeout=10) as ws:
+        assert json.loads(ask_mock(ws)) == {"still": "here"}
+
+
+def ask_mock(ws) -> str:
+    ws.send(json.dumps({"action": "mock"}))
+    return ws.recv(timeout=support.WAIT)
+
+
+def _assert_in(text: str, haystack: str) -> None:
+    assert text in haystack, haystack[-2000:]
