@@ -415,3 +415,13 @@ def ask_mock(ws) -> str:
 
 def _assert_in(text: str, haystack: str) -> None:
     assert text in haystack, haystack[-2000:]
+
+
+def test_api_endpoint_of_a_listener_on_every_address_names_the_callers_host(start_gateway, backend, tmp_path):
+    config = control_config(backend, tmp_path / "data").replace(
+        '[server]\nlisten = "127.0.0.1:0"', '[server]\nlisten = "0.0.0.0:0"'
+    )
+    gw = start_gateway(config, env=backend.gateway_env())
+    endpoint = v2(gw).create_api(Name="any", ProtocolType="WEBSOCKET",
+                                 RouteSelectionExpression="$request.body.action")["ApiEndpoint"]
+    assert endpoint.startswith("ws://127.0.0.1:") and "0.0.0.0" not in endpoint, endpoint

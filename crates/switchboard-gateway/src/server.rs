@@ -214,8 +214,7 @@ impl Gateway {
             None => None,
         };
         if let Some(control) = &control {
-            let scheme = if acceptor.is_some() { "wss" } else { "ws" };
-            control.set_endpoint(format!("{scheme}://{ws_addr}"));
+            control.set_endpoint(if acceptor.is_some() { "wss" } else { "ws" }, ws_addr);
         }
         let state = Arc::new(GatewayState {
             control,

@@ -36,8 +36,8 @@ pub struct ControlPlane {
     base: Mutex<Config>,
     store: PathBuf,
     bucket: TokenBucket,
-    /// `ws://host:port` of the WebSocket listener, for `apiEndpoint`.
-    endpoint: Mutex<String>,
+    /// Scheme and address of the WebSocket listener, for `apiEndpoint`.
+    endpoint: Mutex<Option<(&'static str, std::net::SocketAddr)>>,
     /// Cluster mode: where every node's APIs are shared.
     shared: OnceLock<Arc<dyn SharedApis>>,
     /// Cluster mode: the shared revision of each API this node serves.
@@ -78,16 +78,30 @@ impl ControlPlane {
             base: Mutex::new(config.clone()),
             store,
             bucket,
-            endpoint: Mutex::new(String::new()),
+            endpoint: Mutex::new(None),
             shared: OnceLock::new(),
             revisions: Mutex::new(HashMap::new()),
             writer: tokio::sync::Mutex::new(()),
         }))
     }
 
-    /// Sets the WebSocket listener's base URL once it is bound.
-    pub fn set_endpoint(&self, endpoint: String) {
-        *lock(&self.endpoint) = endpoint;
+    /// Sets the WebSocket listener's scheme (`ws`, `wss`) and address once it is bound.
+    pub fn set_endpoint(&self, scheme: &'static str, addr: std::net::SocketAddr) {
+        *lock(&self.endpoint) = Some((scheme, addr));
+    }
+
+    /// `scheme://host:port` of the WebSocket listener as a caller reaches it: a listener on
+    /// every address (`0.0.0.0`, `::`) is named by the host the caller used for this call.
+    fn endpoint_for(&self, caller_host: Option<&str>) -> String {
+        let Some((scheme, addr)) = *lock(&self.endpoint) else {
+            return String::new();
+        };
+        let host = match caller_host.map(host_part) {
+            Some(host) if addr.ip().is_unspecified() && !host.is_empty() => host.to_owned(),
+            _ if addr.is_ipv6() => format!("[{}]", addr.ip()),
+            _ => addr.ip().to_string(),
+        };
+        format!("{scheme}://{host}:{}", addr.port())
     }
 
     /// Where the control plane listens when not on the management listener.
@@ -152,7 +166,12 @@ impl ControlPlane {
         };
         let name = op.name();
         let change = op.is_change();
-        let result = self.run(gateway, op).await;
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let endpoint = self.endpoint_for(host);
+        let result = self.run(gateway, op, &endpoint).await;
         let status = match &result {
             Ok((status, _)) => *status,
             Err(e) => e.status(),
@@ -185,10 +204,11 @@ impl ControlPlane {
         &self,
         gateway: &GatewayState,
         op: Op,
+        endpoint: &str,
     ) -> Result<(u16, Option<serde_json::Value>), ControlError> {
         if !op.is_change() {
             let mut copy = lock(&self.state).clone();
-            return Ok(self.apply_to(&mut copy, op)?.into_response());
+            return Ok(self.apply_to(&mut copy, op, endpoint)?.into_response());
         }
         let _writer = self.writer.lock().await;
         let mut attempt = 0;
@@ -200,7 +220,7 @@ impl ControlPlane {
                 let known = lock(&self.revisions).clone();
                 (state.clone(), known)
             };
-            let outcome = self.apply_to(&mut next, op.clone())?;
+            let outcome = self.apply_to(&mut next, op.clone(), endpoint)?;
             let changed = changed_apis(&lock(&self.state), &next);
             for (id, api) in &changed {
                 let size = api
@@ -277,13 +297,13 @@ impl ControlPlane {
         &self,
         state: &mut ControlState,
         op: Op,
+        endpoint: &str,
     ) -> Result<switchboard_control::Outcome, ControlError> {
         let base = lock(&self.base).clone();
-        let endpoint = lock(&self.endpoint).clone();
         let ctx = Context {
             base: &base,
             now: time::OffsetDateTime::now_utc(),
-            endpoint: &endpoint,
+            endpoint,
             region: &base.aws.region,
             max_apis: self.settings.max_apis,
             max_resources: self.settings.max_resources_per_api,
@@ -462,6 +482,14 @@ fn compose(base: &Config, state: &ControlState) -> Config {
     config
 }
 
+/// The host of a `Host` header value, without its port (`[::1]:8081` → `[::1]`).
+fn host_part(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(i) if !host[i..].contains(']') => &host[..i],
+        _ => host,
+    }
+}
+
 /// An apigatewayv2 exception as the SDKs parse it.
 fn error_response(error: &ControlError, request_id: &str) -> MgmtResponse {
     let mut response = respond(
@@ -478,4 +506,17 @@ fn error_response(error: &ControlError, request_id: &str) -> MgmtResponse {
 /// A poisoned lock still holds consistent data here: every write is one assignment.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_part;
+
+    #[test]
+    fn the_host_of_a_host_header() {
+        assert_eq!(host_part("gw.example.com:8081"), "gw.example.com");
+        assert_eq!(host_part("gw.example.com"), "gw.example.com");
+        assert_eq!(host_part("[::1]:8081"), "[::1]");
+        assert_eq!(host_part("[::1]"), "[::1]");
+    }
 }
