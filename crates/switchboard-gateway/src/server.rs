@@ -300,11 +300,10 @@ impl GatewayState {
     /// Every way of changing the configuration file goes through here (SIGHUP today); the
     /// control plane's APIs are added to it.
     pub fn reload(&self, config: Config) -> Result<(), BuildError> {
-        let config = match &self.control {
-            Some(control) => control.compose(config),
-            None => config,
-        };
-        self.install(config)
+        match &self.control {
+            Some(control) => control.reload(self, config),
+            None => self.install(config),
+        }
     }
 
     /// Serves `config` as [`GatewayState::reload`] does, as it is (the control plane's

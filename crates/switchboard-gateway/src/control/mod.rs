@@ -109,11 +109,26 @@ impl ControlPlane {
         self.settings.listen.as_deref()
     }
 
-    /// `base` (the file) with the APIs the control plane serves; `base` is kept for the next
-    /// change. An API whose id the file also uses is left out (the file wins) with a warning.
+    /// `base` (the file) with the APIs the control plane serves, to start with; `base` is kept
+    /// for the next change. An API whose id the file also uses is left out (the file wins)
+    /// with a warning.
     pub fn compose(&self, base: Config) -> Config {
         *lock(&self.base) = base.clone();
         compose(&base, &lock(&self.state))
+    }
+
+    /// Serves a new file configuration with the control plane's APIs (SIGHUP). The state stays
+    /// locked meanwhile, so a deployment cannot be overtaken by an older composition; `base`
+    /// is kept only when the gateway accepted it.
+    pub fn reload(
+        &self,
+        gateway: &GatewayState,
+        base: Config,
+    ) -> Result<(), crate::error::BuildError> {
+        let state = lock(&self.state);
+        gateway.install(compose(&base, &state))?;
+        *lock(&self.base) = base;
+        Ok(())
     }
 
     /// Serves one `/v2/...` request: SigV4 head, rate limit, body, SigV4 body, operation.
