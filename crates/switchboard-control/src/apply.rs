@@ -1,14 +1,15 @@
 //! Applying an [`Op`] to the [`ControlState`]: the rules of apigatewayv2 for WebSocket APIs
 //! (required fields, unique keys, references, deployments and `autoDeploy`).
 
+use crate::deploy::{auto_deploy, deploy};
 use crate::error::ControlError;
 use crate::ids;
 use crate::kind::{Collection, Kind};
+use crate::lookup::{api_mut, collection_mut, not_found, store_insert, tagged_body};
 use crate::op::{Op, Outcome};
-use crate::project::{check_resource, check_served, served_api, snapshot};
-use crate::state::{Api, Child, ControlState, Deployment, Object};
+use crate::project::{check_resource, check_served, served_api};
+use crate::state::{Api, Child, ControlState, Object};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use switchboard_core::config::Config;
 use time::OffsetDateTime;
 
@@ -420,276 +421,6 @@ fn user_of(api: &Api, kind: Kind, id: &str, body: &Object) -> Option<String> {
         .map(|r| format!("route {}", route_key(r)))
 }
 
-// === deployments ===
-
-/// Makes deployment `id` of the API as it is now and points `stage` at it, if the API with it
-/// passes the file's checks.
-fn deploy(
-    api: &mut Api,
-    api_id: &str,
-    id: &str,
-    body: Object,
-    stage: Option<&str>,
-    revision: u64,
-    ctx: &Context<'_>,
-) -> Result<(), ControlError> {
-    if api.routes.is_empty() {
-        return Err(ControlError::BadRequest(
-            "At least one route is required before deploying the Api.".into(),
-        ));
-    }
-    if let Some(stage) = stage {
-        if !api.stages.contains_key(stage) {
-            return Err(ControlError::BadRequest(format!(
-                "Invalid stage identifier specified {stage}"
-            )));
-        }
-    }
-    let deployment = Deployment {
-        body,
-        revision,
-        snapshot: snapshot(api),
-    };
-    let mut candidate = api.clone();
-    candidate
-        .deployments
-        .insert(id.to_owned(), deployment.clone());
-    match stage {
-        Some(stage) => {
-            if let Some(s) = candidate.stages.get_mut(stage) {
-                s.insert("deploymentId".into(), Value::String(id.to_owned()));
-            }
-        }
-        // Checked as it would serve on a stage of its own.
-        None => {
-            candidate.stages.insert(
-                "deployment-check".into(),
-                Object::from_iter([("deploymentId".to_owned(), Value::String(id.to_owned()))]),
-            );
-        }
-    }
-    if let Some(served) = served_api(&candidate) {
-        check_served(ctx.base, api_id, &served)?;
-    }
-    api.deployments.insert(id.to_owned(), deployment);
-    if let Some(stage) = stage.and_then(|s| api.stages.get_mut(s)) {
-        stage.insert("deploymentId".into(), Value::String(id.to_owned()));
-        stage.insert("lastUpdatedDate".into(), Value::String(iso8601(ctx.now)));
-    }
-    prune(api, ctx.max_deployments);
-    Ok(())
-}
-
-/// Deploys every `autoDeploy` stage after a change; a deployment the checks refuse leaves the
-/// stage on its deployment with `lastDeploymentStatusMessage` saying why.
-fn auto_deploy(api: &mut Api, api_id: &str, revision: u64, ctx: &Context<'_>) {
-    let stages: Vec<String> = api
-        .stages
-        .iter()
-        .filter(|(_, s)| s.get("autoDeploy").and_then(Value::as_bool) == Some(true))
-        .map(|(name, _)| name.clone())
-        .collect();
-    for stage in stages {
-        let id = loop {
-            let id = ids::new_id(Kind::Deployment.id_len());
-            if !api.deployments.contains_key(&id) {
-                break id;
-            }
-        };
-        let body = Object::from_iter([
-            ("deploymentId".to_owned(), Value::String(id.clone())),
-            ("createdDate".to_owned(), Value::String(iso8601(ctx.now))),
-            ("autoDeployed".to_owned(), Value::Bool(true)),
-            (
-                "deploymentStatus".to_owned(),
-                Value::String("DEPLOYED".into()),
-            ),
-        ]);
-        let message = match deploy(api, api_id, &id, body, Some(&stage), revision, ctx) {
-            Ok(()) => format!("Successfully deployed stage with deployment ID '{id}'"),
-            Err(e) => format!("Deployment failed: {e}"),
-        };
-        if let Some(s) = api.stages.get_mut(&stage) {
-            s.insert("lastDeploymentStatusMessage".into(), Value::String(message));
-        }
-    }
-}
-
-/// Keeps at most `max` deployments, dropping the oldest no stage uses.
-fn prune(api: &mut Api, max: usize) {
-    while api.deployments.len() > max {
-        let used: Vec<&str> = api
-            .stages
-            .values()
-            .filter_map(|s| s.get("deploymentId").and_then(Value::as_str))
-            .collect();
-        let oldest = api
-            .deployments
-            .iter()
-            .filter(|(id, _)| !used.contains(&id.as_str()))
-            .min_by_key(|(_, d)| d.revision)
-            .map(|(id, _)| id.clone());
-        match oldest {
-            Some(id) => {
-                api.deployments.remove(&id);
-            }
-            None => return,
-        }
-    }
-}
-
-// === lookups ===
-
-/// A map of resources, whatever they hold beside their wire fields.
-trait Store {
-    fn len(&self) -> usize;
-    fn bodies(&self) -> Vec<&Object>;
-    fn body(&self, id: &str) -> Option<&Object>;
-    fn body_mut(&mut self, id: &str) -> Option<&mut Object>;
-    fn insert(&mut self, id: &str, body: Object);
-    fn remove(&mut self, id: &str);
-}
-
-/// A resource with its wire fields.
-trait Resource: Default {
-    fn body(&self) -> &Object;
-    fn body_mut(&mut self) -> &mut Object;
-}
-
-impl Resource for Object {
-    fn body(&self) -> &Object {
-        self
-    }
-    fn body_mut(&mut self) -> &mut Object {
-        self
-    }
-}
-
-macro_rules! resource_with_body {
-    ($($t:ty),*) => {$(
-        impl Resource for $t {
-            fn body(&self) -> &Object {
-                &self.body
-            }
-            fn body_mut(&mut self) -> &mut Object {
-                &mut self.body
-            }
-        }
-    )*};
-}
-resource_with_body!(Api, Child, Deployment);
-
-impl<T: Resource> Store for BTreeMap<String, T> {
-    fn len(&self) -> usize {
-        BTreeMap::len(self)
-    }
-    fn bodies(&self) -> Vec<&Object> {
-        self.values().map(Resource::body).collect()
-    }
-    fn body(&self, id: &str) -> Option<&Object> {
-        self.get(id).map(Resource::body)
-    }
-    fn body_mut(&mut self, id: &str) -> Option<&mut Object> {
-        self.get_mut(id).map(Resource::body_mut)
-    }
-    fn insert(&mut self, id: &str, body: Object) {
-        let mut item = T::default();
-        *item.body_mut() = body;
-        BTreeMap::insert(self, id.to_owned(), item);
-    }
-    fn remove(&mut self, id: &str) {
-        BTreeMap::remove(self, id);
-    }
-}
-
-fn store_insert(
-    state: &mut ControlState,
-    collection: &Collection,
-    id: &str,
-    body: Object,
-) -> Result<(), ControlError> {
-    collection_mut(state, collection)?.insert(id, body);
-    Ok(())
-}
-
-fn api_mut<'s>(state: &'s mut ControlState, id: &str) -> Result<&'s mut Api, ControlError> {
-    state
-        .apis
-        .get_mut(id)
-        .ok_or_else(|| ControlError::not_found("Api", id))
-}
-
-/// The map a collection names; a missing parent is a 404 naming the parent.
-fn collection_mut<'s>(
-    state: &'s mut ControlState,
-    collection: &Collection,
-) -> Result<&'s mut dyn Store, ControlError> {
-    let api_id = match collection {
-        Collection::Apis => return Ok(&mut state.apis),
-        Collection::Routes { api }
-        | Collection::RouteResponses { api, .. }
-        | Collection::Integrations { api }
-        | Collection::IntegrationResponses { api, .. }
-        | Collection::Authorizers { api }
-        | Collection::Models { api }
-        | Collection::Stages { api }
-        | Collection::Deployments { api } => api,
-    };
-    let api = api_mut(state, api_id)?;
-    Ok(match collection {
-        Collection::Apis => &mut api.stages,
-        Collection::Routes { .. } => &mut api.routes,
-        Collection::RouteResponses { route, .. } => {
-            &mut api
-                .routes
-                .get_mut(route)
-                .ok_or_else(|| ControlError::not_found("Route", route))?
-                .responses
-        }
-        Collection::Integrations { .. } => &mut api.integrations,
-        Collection::IntegrationResponses { integration, .. } => {
-            &mut api
-                .integrations
-                .get_mut(integration)
-                .ok_or_else(|| ControlError::not_found("Integration", integration))?
-                .responses
-        }
-        Collection::Authorizers { .. } => &mut api.authorizers,
-        Collection::Models { .. } => &mut api.models,
-        Collection::Stages { .. } => &mut api.stages,
-        Collection::Deployments { .. } => &mut api.deployments,
-    })
-}
-
-/// The body holding the tags of the API or stage an ARN names
-/// (`arn:aws:apigateway:REGION::/apis/ID[/stages/NAME]`).
-fn tagged_body<'s>(
-    state: &'s mut ControlState,
-    arn: &str,
-    region: &str,
-) -> Result<&'s mut Object, ControlError> {
-    let prefix = format!("arn:aws:apigateway:{region}::/apis/");
-    let rest = arn.strip_prefix(&prefix).ok_or_else(|| {
-        ControlError::BadRequest(format!("Invalid resource ARN {arn}: expected {prefix}ID"))
-    })?;
-    let (api_id, stage) = match rest.split_once("/stages/") {
-        Some((api, stage)) => (api, Some(stage)),
-        None => (rest, None),
-    };
-    let api = api_mut(state, api_id)?;
-    match stage {
-        None => Ok(&mut api.body),
-        Some(name) => api
-            .stages
-            .get_mut(name)
-            .ok_or_else(|| ControlError::not_found("Stage", name)),
-    }
-}
-
-fn not_found(collection: &Collection, id: &str) -> ControlError {
-    ControlError::not_found(collection.kind().name(), id)
-}
-
 // === wire details ===
 
 /// A request body without the fields only the control plane sets, and without nulls.
@@ -755,7 +486,7 @@ fn valid_stage_name(name: &str) -> bool {
 }
 
 /// `2024-02-19T07:11:42Z`, as apigatewayv2 timestamps are sent.
-fn iso8601(at: OffsetDateTime) -> String {
+pub(crate) fn iso8601(at: OffsetDateTime) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     at.format(&format).unwrap_or_default()

@@ -9,9 +9,11 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod deploy;
 mod error;
 mod ids;
 mod kind;
+mod lookup;
 mod op;
 mod page;
 mod project;
