@@ -16,10 +16,11 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from websockets.sync.client import connect as ws_connect
 
 import support
-from conftest import TIMINGS, eventually, wait_ready
+from conftest import TIMINGS, eventually, ready_status, wait_ready
 
 KEY, SECRET = "AKIDCLUSTERCONTROL", "cluster-control-secret"
 
@@ -58,7 +59,7 @@ def v2(gw):
 
 
 @pytest.fixture
-def nodes(nats, backend, tmp_path):
+def nodes(nats, backend, tmp_path):  # noqa: F811 (the nats fixture of conftest.py)
     name = f"t{uuid.uuid4().hex[:8]}"
     started = {}
     for node in "abc":
@@ -244,3 +245,37 @@ def test_an_api_too_large_to_share_is_a_bad_request_and_nothing_changes(nodes):
     b = v2(nodes["b"])
     eventually(lambda: len(b.get_integrations(ApiId=api_id)["Items"]) == made,
                "b holds what a holds: the refused change is nowhere")
+
+
+def test_nats_down_answers_503_and_changes_nothing(nodes, nats):
+    a = v2(nodes["a"])
+    api_id, mock, _ = make_api(a, '{"v": 1}')
+    nats.kill()
+    # Once the node knows its link is down (its /ready says so), nothing is sent.
+    eventually(lambda: ready_status(nodes["a"]) != 200, "a notices NATS is gone")
+    with pytest.raises(ClientError) as refused:
+        a.create_route(ApiId=api_id, RouteKey="lost", Target=f"integrations/{mock}")
+    assert support.http_status(refused.value) == 503, refused.value
+    assert support.error_code(refused.value) == "ServiceUnavailableException"
+    nats.restart()
+    routes = eventually(lambda: _route_keys(a, api_id), "the API answers again")
+    assert "lost" not in routes
+    eventually(lambda: _try_create(a, api_id, mock, "kept"), "changes work again once NATS is back")
+    eventually(lambda: "kept" in (_route_keys(v2(nodes["b"]), api_id) or set()), "b has the change")
+
+
+def _route_keys(client, api_id):
+    try:
+        return {r["RouteKey"] for r in client.get_routes(ApiId=api_id)["Items"]}
+    except ClientError:
+        return None
+
+
+def _try_create(client, api_id, mock, key) -> bool:
+    try:
+        client.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{mock}")
+        return True
+    except client.exceptions.ConflictException:
+        return True
+    except ClientError:
+        return False

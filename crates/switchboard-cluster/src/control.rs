@@ -7,6 +7,7 @@ use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKin
 use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_gateway::control::shared::{ShareError, SharedApis};
@@ -16,6 +17,7 @@ use switchboard_gateway::server::GatewayState;
 /// The bucket as the control plane's shared store.
 struct SharedBucket {
     kv: kv::Store,
+    node: Arc<Node>,
 }
 
 impl SharedApis for SharedBucket {
@@ -27,6 +29,13 @@ impl SharedApis for SharedBucket {
     ) -> BoxFuture<'_, Result<u64, ShareError>> {
         let key = api_id.to_owned();
         Box::pin(async move {
+            // Known to be cut off: refuse before anything is sent. (A write sent as the link
+            // drops is kept by the client and may land when NATS is back: its fate is unknown.)
+            if !self.node.link_up.load(Ordering::SeqCst) {
+                return Err(ShareError::Unavailable(
+                    "the cluster's NATS servers are unreachable".into(),
+                ));
+            }
             match (api, expected) {
                 (Some(bytes), 0) => {
                     self.kv
@@ -120,7 +129,10 @@ impl Node {
             "control plane: serving the cluster's APIs"
         );
         control.adopt_all(gateway, apis);
-        control.share(Arc::new(SharedBucket { kv: kv.clone() }));
+        control.share(Arc::new(SharedBucket {
+            kv: kv.clone(),
+            node: Arc::clone(self),
+        }));
         tokio::spawn(follow(Arc::clone(self), Arc::clone(gateway), control, kv));
         Ok(())
     }
