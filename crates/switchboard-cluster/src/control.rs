@@ -95,7 +95,14 @@ impl Node {
             return Ok(());
         };
         let fail = |e: &dyn std::fmt::Display| JoinError::Register(format!("control plane: {e}"));
-        let kv = self.control.clone();
+        let js = async_nats::jetstream::new(self.client.clone());
+        let (kv, _) = crate::buckets::ensure(
+            &js,
+            &self.names.control_bucket(),
+            &self.kv_settings,
+            Duration::ZERO,
+        )
+        .await?;
         let keys: Vec<String> = kv
             .keys()
             .await

@@ -95,8 +95,8 @@ pub struct Node {
     pub(crate) nodes: kv::Store,
     pub(crate) conns: kv::Store,
     pub(crate) conns_stream: stream::Stream,
-    /// The control plane's shared APIs.
-    pub(crate) control: kv::Store,
+    /// Replicas and storage of the buckets (the control plane's is made when it is on).
+    pub(crate) kv_settings: switchboard_core::config::ClusterKv,
     pub(crate) metrics: ClusterMetrics,
     pub(crate) membership: Mutex<Membership>,
     pub(crate) lease: Mutex<Lease>,
@@ -142,8 +142,6 @@ impl Node {
             buckets::ensure(&js, &names.nodes_bucket(), &config.kv, NODE_RECORD_AGE).await?;
         let (conns, conns_stream) =
             buckets::ensure(&js, &names.connections_bucket(), &config.kv, Duration::ZERO).await?;
-        let (control, _) =
-            buckets::ensure(&js, &names.control_bucket(), &config.kv, Duration::ZERO).await?;
         let name = config.node_name.clone().unwrap_or_default();
         let record = NodeRecord::alive(&name);
         let (tag, revision) = reserve_tag(&nodes, &record).await?;
@@ -159,7 +157,7 @@ impl Node {
             nodes,
             conns,
             conns_stream,
-            control,
+            kv_settings: config.kv.clone(),
             metrics: ClusterMetrics::default(),
             membership: Mutex::new(Membership::new(tag)),
             lease: Mutex::new(Lease {
