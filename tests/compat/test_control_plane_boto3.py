@@ -196,7 +196,16 @@ def test_an_update_is_served_after_redeploying_while_a_client_stays_connected(pl
         client.create_deployment(ApiId=api_id, StageName="dev")
         ws.send(json.dumps({"action": "mock"}))
         assert json.loads(ws.recv(timeout=support.WAIT)) == {"version": 2}, "the same connection sees the new deployment"
-        assert len(client.get_deployments(ApiId=api_id)["Items"]) == 2
+        # An integration itself changed (the HTTP_PROXY backend's path), then redeployed.
+        ws.send(json.dumps({"action": "http"}))
+        ws.recv(timeout=support.WAIT)
+        assert backend.events[-1]["_path"] == "/http"
+        client.update_integration(ApiId=api_id, IntegrationId=ids["http"], IntegrationUri=f"{backend.url}/moved")
+        client.create_deployment(ApiId=api_id, StageName="dev")
+        ws.send(json.dumps({"action": "http"}))
+        ws.recv(timeout=support.WAIT)
+        assert backend.events[-1]["_path"] == "/moved"
+        assert len(client.get_deployments(ApiId=api_id)["Items"]) == 3
 
 
 def test_auto_deploy_serves_each_change_at_once(plane, backend):
