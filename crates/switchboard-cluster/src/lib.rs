@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod buckets;
+mod control;
 mod lease;
 mod membership;
 mod names;

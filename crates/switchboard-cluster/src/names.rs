@@ -37,6 +37,11 @@ impl Names {
         format!("sb_{}_nodes", self.cluster)
     }
 
+    /// The control plane's APIs, keyed by apiId.
+    pub fn control_bucket(&self) -> String {
+        format!("sb_{}_control", self.cluster)
+    }
+
     /// Connection records, keyed `<tag>.<connectionId>`.
     pub fn connections_bucket(&self) -> String {
         format!("sb_{}_conns", self.cluster)

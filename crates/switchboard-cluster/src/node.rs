@@ -97,6 +97,8 @@ pub struct Node {
     pub(crate) nodes: kv::Store,
     pub(crate) conns: kv::Store,
     pub(crate) conns_stream: stream::Stream,
+    /// Replicas and storage of the buckets (the control plane's is made when it is on).
+    pub(crate) kv_settings: switchboard_core::config::ClusterKv,
     pub(crate) metrics: ClusterMetrics,
     pub(crate) membership: Mutex<Membership>,
     pub(crate) lease: Mutex<Lease>,
@@ -157,6 +159,7 @@ impl Node {
             nodes,
             conns,
             conns_stream,
+            kv_settings: config.kv.clone(),
             metrics: ClusterMetrics::default(),
             membership: Mutex::new(Membership::new(tag)),
             lease: Mutex::new(Lease {

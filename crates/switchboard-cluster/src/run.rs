@@ -23,7 +23,8 @@ impl Node {
         self: &Arc<Self>,
         gateway: Arc<GatewayState>,
     ) -> Result<(), JoinError> {
-        let _ = self.gateway.set(gateway);
+        let _ = self.gateway.set(Arc::clone(&gateway));
+        self.share_control(&gateway).await?;
         let fail = |e: &dyn std::fmt::Display| JoinError::Register(e.to_string());
         let operations = self
             .client

@@ -6,6 +6,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod connection;
+pub mod control;
 pub mod dispatch;
 pub mod error;
 pub mod execution_log;

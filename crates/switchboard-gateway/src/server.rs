@@ -35,6 +35,8 @@ pub struct GatewayState {
     /// Places under `[management.limits] maxConnections`, shared by the management listener
     /// and the `@connections` callers of the WebSocket listener.
     pub management_slots: Arc<tokio::sync::Semaphore>,
+    /// The apigatewayv2 control plane, when `[controlPlane]` enables it.
+    pub control: Option<Arc<crate::control::ControlPlane>>,
 }
 
 /// Why a gateway could not start.
@@ -59,6 +61,9 @@ pub enum StartError {
     /// TLS could not be set up.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The control plane's store cannot be read.
+    #[error("control plane: {0}")]
+    Control(String),
     /// The management API would be open to the network without authentication.
     #[error("management.listen {0} is not a loopback address and management.auth is \"none\": configure auth = \"sigv4\" with credentials, or set management.allowUnauthenticatedRemote = true if an open management API is intended")]
     OpenManagement(String),
@@ -177,6 +182,13 @@ impl Gateway {
         }
         let metrics = Arc::new(metrics);
         let ops = crate::ops::GatewayOps::start(&config, Arc::clone(&metrics));
+        let control = crate::control::ControlPlane::open(&config)
+            .map_err(StartError::Control)?
+            .map(Arc::new);
+        let config = match &control {
+            Some(control) => control.compose(config),
+            None => config,
+        };
         let mut runtime = Runtime::build(config, credentials.clone())?;
         crate::ops::attach(&mut runtime, &ops, None);
         let server = runtime.server.clone();
@@ -211,7 +223,15 @@ impl Gateway {
             addr: server.listen.clone(),
             source,
         })?;
+        let control_listener = match control.as_ref().and_then(|c| c.listen()) {
+            Some(addr) => Some(bind(addr, Listener::Management).await?),
+            None => None,
+        };
+        if let Some(control) = &control {
+            control.set_endpoint(if acceptor.is_some() { "wss" } else { "ws" }, ws_addr);
+        }
         let state = Arc::new(GatewayState {
+            control,
             runtime: ArcSwap::from_pointee(runtime),
             plane: ConnectionPlane::new(tag.unwrap_or_else(NodeTag::random), cluster),
             tasks: TaskTracker::new(),
@@ -230,6 +250,12 @@ impl Gateway {
             mgmt_listener,
             mgmt_acceptor,
         ));
+        if let Some(control_listener) = control_listener {
+            tokio::spawn(crate::management::control_accept_loop(
+                Arc::clone(&state),
+                control_listener,
+            ));
+        }
         let accept_loop = tokio::spawn(listener::accept_loop(
             Arc::clone(&state),
             listener,
@@ -298,8 +324,18 @@ impl GatewayState {
     /// for the next message; connections whose API or stage no longer exists are closed with
     /// 1001. Settings read only at start (listen addresses, TLS, listener and management
     /// limits) keep their running values, and a changed one is logged as needing a restart.
-    /// Every way of changing the configuration goes through here (SIGHUP today).
+    /// Every way of changing the configuration file goes through here (SIGHUP today); the
+    /// control plane's APIs are added to it.
     pub fn reload(&self, config: Config) -> Result<(), BuildError> {
+        match &self.control {
+            Some(control) => control.reload(self, config),
+            None => self.install(config),
+        }
+    }
+
+    /// Serves `config` as [`GatewayState::reload`] does, as it is (the control plane's
+    /// deployments come here with the file's configuration and their APIs).
+    pub fn install(&self, config: Config) -> Result<(), BuildError> {
         let previous = self.runtime.load_full();
         let mut runtime = Runtime::build(config, self.credentials.clone())?;
         crate::ops::attach(&mut runtime, &self.ops, Some(&previous));

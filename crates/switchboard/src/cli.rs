@@ -90,6 +90,13 @@ pub enum Command {
         #[command(flatten)]
         template: TemplateArgs,
     },
+    /// Print the configuration being served as one TOML file: the configuration file, then
+    /// the APIs the control plane serves (read from its store in controlPlane.dataDir).
+    Export {
+        /// Configuration file (default: ./switchboard.toml).
+        #[arg(long, short, env = "SWITCHBOARD_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Print the switchboard.toml equivalent to a SAM / CloudFormation template or a
     /// Serverless Framework service on standard output, each table preceded by a comment naming
     /// the resource it comes from. Warnings go to standard error; exits 1 when the template

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod export;
 mod import;
 mod local_functions;
 mod node;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
             parameter_overrides,
             stack_name,
         } => import::run(&file, config.as_deref(), &parameter_overrides, &stack_name),
+        cli::Command::Export { config } => export::run(config),
         cli::Command::Serve {
             config,
             template,

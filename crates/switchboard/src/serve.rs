@@ -15,7 +15,7 @@ use switchboard_gateway::server::StartError;
 /// The built-in demo API served when there is no configuration file.
 pub const DEMO_CONFIG: &str = include_str!("../../../examples/demo/switchboard.toml");
 /// The configuration file looked for when `--config` is not given.
-const DEFAULT_CONFIG: &str = "switchboard.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "switchboard.toml";
 /// How the built-in demo is named in messages.
 const DEMO_NAME: &str = "<built-in demo>";
 

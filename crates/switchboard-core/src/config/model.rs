@@ -33,6 +33,59 @@ pub struct Config {
     /// Extension: cluster mode on NATS; absent for a single node.
     #[serde(default)]
     pub cluster: Option<super::ClusterConfig>,
+    /// The apigatewayv2 control plane (docs/control-plane.md); off when absent.
+    #[serde(default, rename = "controlPlane")]
+    pub control_plane: Option<ControlPlaneConfig>,
+}
+
+/// `[controlPlane]`: create and change WebSocket APIs with the `apigatewayv2` API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ControlPlaneConfig {
+    /// Serve the control plane; `false` keeps the table without serving it.
+    #[serde(default)]
+    pub enabled: bool,
+    /// A listener of its own; default: the management listener, at `/v2/...`.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Key pairs allowed to call it (SigV4, service `apigateway`); at least one is required.
+    #[serde(default)]
+    pub credentials: Vec<AwsCredentials>,
+    /// Directory of the embedded store (`control-plane.json`).
+    #[serde(default = "default_control_data_dir")]
+    pub data_dir: String,
+    /// A token bucket over all control plane calls; over it, 429 `TooManyRequestsException`.
+    #[serde(default = "default_control_rate_limit")]
+    pub rate_limit: RateLimit,
+    /// Most APIs the control plane holds.
+    #[serde(default = "default_control_max_apis")]
+    pub max_apis: usize,
+    /// Most resources of one kind (routes, integrations, ...) in one API.
+    #[serde(default = "default_control_max_resources")]
+    pub max_resources_per_api: usize,
+    /// Deployments kept per API (the oldest no stage uses go first): each is a snapshot of
+    /// the API, and in cluster mode the API with them must fit in one NATS message.
+    #[serde(default = "default_control_max_deployments")]
+    pub max_deployments_per_api: usize,
+}
+
+fn default_control_data_dir() -> String {
+    "switchboard-data".to_owned()
+}
+fn default_control_rate_limit() -> RateLimit {
+    RateLimit {
+        rate: 50.0,
+        burst: 100,
+    }
+}
+fn default_control_max_apis() -> usize {
+    600
+}
+fn default_control_max_resources() -> usize {
+    300
+}
+fn default_control_max_deployments() -> usize {
+    20
 }
 
 /// `[server]`: where clients connect.

@@ -86,12 +86,60 @@ pub(crate) fn check_with(config: &Config, broken: &BTreeSet<KeyPath>) -> Vec<Fin
     if let Some(cluster) = &config.cluster {
         checks.cluster(cluster);
     }
+    if let Some(control) = &config.control_plane {
+        checks.control_plane(control);
+    }
     checks.findings
 }
 
 struct Checks<'b> {
     findings: Vec<Finding>,
     broken: &'b BTreeSet<KeyPath>,
+}
+
+// === impl Checks: control plane ===
+
+impl Checks<'_> {
+    /// The control plane changes what is served: never without its own keys, and with bounds.
+    fn control_plane(&mut self, control: &super::ControlPlaneConfig) {
+        let path = KeyPath::root().key("controlPlane");
+        if control.enabled && control.credentials.is_empty() {
+            self.fail(
+                path.key("credentials"),
+                "the control plane needs at least one [[controlPlane.credentials]] key pair: \
+                 every call is SigV4-signed",
+            );
+        }
+        for (i, c) in control.credentials.iter().enumerate() {
+            let at = path.key("credentials").index(i);
+            self.non_empty(at.key("accessKeyId"), &c.access_key_id, "accessKeyId");
+            self.non_empty(
+                at.key("secretAccessKey"),
+                &c.secret_access_key,
+                "secretAccessKey",
+            );
+        }
+        if let Some(listen) = &control.listen {
+            self.listen_address(path.key("listen"), listen);
+        }
+        self.non_empty(path.key("dataDir"), &control.data_dir, "dataDir");
+        let limit = control.rate_limit;
+        if !(limit.rate.is_finite() && limit.rate > 0.0) || limit.burst == 0 {
+            self.fail(
+                path.key("rateLimit"),
+                "rate must be a positive number and burst at least 1",
+            );
+        }
+        for (key, value) in [
+            ("maxApis", control.max_apis),
+            ("maxResourcesPerApi", control.max_resources_per_api),
+            ("maxDeploymentsPerApi", control.max_deployments_per_api),
+        ] {
+            if value == 0 || value > 100_000 {
+                self.fail(path.key(key), format!("{key} must be between 1 and 100000"));
+            }
+        }
+    }
 }
 
 // === impl Checks: cluster ===
@@ -209,7 +257,9 @@ impl Checks<'_> {
     /// A file without APIs serves nothing: every upgrade would get 404.
     fn no_api(&mut self, config: &Config) {
         let path = KeyPath::root().key("apis");
-        if config.apis.is_empty() && !self.has_broken_inside(&path) {
+        // With the control plane on, APIs are made over its API: a file may define none.
+        let control_plane = config.control_plane.as_ref().is_some_and(|c| c.enabled);
+        if config.apis.is_empty() && !control_plane && !self.has_broken_inside(&path) {
             self.fail(
                 path,
                 "no API is defined: add an [apis.ID] table with a routeSelectionExpression, a \

@@ -72,6 +72,21 @@ pub fn check_claim(
     region: &str,
     now: OffsetDateTime,
 ) -> Result<(SignatureClaim, usize), SigV4Failure> {
+    check_claim_for(headers, raw_query, signers, (EXECUTE_API, region), now)
+}
+
+/// The service of `@connections` and `AWS_IAM` routes.
+pub const EXECUTE_API: &str = "execute-api";
+
+/// [`check_claim`] for a signature scoped to `(service, region)`: the control plane's callers
+/// sign for `apigateway`.
+pub fn check_claim_for(
+    headers: &HeaderMap,
+    raw_query: &str,
+    signers: &[Signer<'_>],
+    (service, region): (&str, &str),
+    now: OffsetDateTime,
+) -> Result<(SignatureClaim, usize), SigV4Failure> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let claim = sigv4::parse_claim(header("authorization"), header("x-amz-date"), raw_query)
         .map_err(|e| match e {
@@ -91,9 +106,9 @@ pub fn check_claim(
         })
         .ok_or(SigV4Failure::UnknownKey)?;
     let signer = &signers[index];
-    if claim.service != "execute-api" {
+    if claim.service != service {
         return Err(SigV4Failure::Rejected(format!(
-            "Credential should be scoped to correct service: 'execute-api', not '{}'",
+            "Credential should be scoped to correct service: '{service}', not '{}'",
             claim.service
         )));
     }

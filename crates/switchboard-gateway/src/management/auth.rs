@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 
 /// A request whose signature head passed: a configured key, the right scope, a fresh date.
 pub struct Claimed<'c> {
-    claim: SignatureClaim,
+    /// The parsed signature; its `access_key_id` names the caller.
+    pub claim: SignatureClaim,
     signer: Signer<'c>,
 }
 
@@ -21,10 +22,20 @@ pub fn check_head<'c>(
     region: &str,
     now: OffsetDateTime,
 ) -> Result<Claimed<'c>, MgmtError> {
+    check_head_for(parts, credentials, (sigv4::EXECUTE_API, region), now)
+}
+
+/// [`check_head`] for a signature scoped to `(service, region)`.
+pub fn check_head_for<'c>(
+    parts: &Parts,
+    credentials: &'c [AwsCredentials],
+    scope: (&str, &str),
+    now: OffsetDateTime,
+) -> Result<Claimed<'c>, MgmtError> {
     let signers: Vec<Signer<'c>> = credentials.iter().map(signer).collect();
     let query = parts.uri.query().unwrap_or("");
     let (claim, index) =
-        sigv4::check_claim(&parts.headers, query, &signers, region, now).map_err(refusal)?;
+        sigv4::check_claim_for(&parts.headers, query, &signers, scope, now).map_err(refusal)?;
     Ok(Claimed {
         claim,
         signer: signer(&credentials[index]),

@@ -2,8 +2,8 @@
 //! disconnects; plus `/health` and `/metrics`. Wire-compatible with the AWS SDKs'
 //! `ApiGatewayManagementApi` clients.
 
-mod auth;
-mod errors;
+pub(crate) mod auth;
+pub(crate) mod errors;
 mod extensions;
 mod request;
 mod server_listener;
@@ -38,12 +38,27 @@ const MAX_HEAD_BYTES: usize = 8192;
 
 /// Serves the management API until shutdown, over TLS when `tls` is given. At most
 /// `maxConnections` callers at once (more get a short 503; the count is shared with the callers
-/// served on the WebSocket listener), each with `requestTimeoutSeconds` to finish its TLS
-/// handshake and to send a whole request.
+/// served on the WebSocket listener and the control plane's own listener), each with
+/// `requestTimeoutSeconds` to finish its TLS handshake and to send a whole request.
 pub async fn accept_loop(
     state: Arc<GatewayState>,
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    serve_loop(state, listener, tls, false).await
+}
+
+/// Serves only the control plane (`/v2/...`) on `controlPlane.listen`, with the management
+/// listener's limits.
+pub async fn control_accept_loop(state: Arc<GatewayState>, listener: TcpListener) {
+    serve_loop(state, listener, None, true).await
+}
+
+async fn serve_loop(
+    state: Arc<GatewayState>,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    control_only: bool,
 ) {
     let limits = state.runtime.load().config.management.limits.clone();
     let deadline = Duration::from_secs(limits.request_timeout_seconds);
@@ -69,10 +84,12 @@ pub async fn accept_loop(
         tokio::spawn(async move {
             let _slot = slot;
             match tls {
-                None => serve_connection(state, stream, deadline).await,
+                None => serve_connection(state, stream, deadline, control_only).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(deadline, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => serve_connection(state, stream, deadline).await,
+                        Ok(Ok(stream)) => {
+                            serve_connection(state, stream, deadline, control_only).await
+                        }
                         Ok(Err(e)) => {
                             tracing::debug!(%peer, error = %e, "management TLS handshake failed")
                         }
@@ -84,12 +101,25 @@ pub async fn accept_loop(
     }
 }
 
-/// One caller's HTTP/1.1 connection on the management listener.
-async fn serve_connection<S>(state: Arc<GatewayState>, io: S, deadline: Duration)
-where
+/// One caller's HTTP/1.1 connection on the management listener (or, `control_only`, on the
+/// control plane's own listener).
+async fn serve_connection<S>(
+    state: Arc<GatewayState>,
+    io: S,
+    deadline: Duration,
+    control_only: bool,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handle(Arc::clone(&state), req, deadline));
+    let service = service_fn(move |req| {
+        let state = Arc::clone(&state);
+        async move {
+            match control_only {
+                true => Ok::<_, Infallible>(control(&state, req, deadline).await),
+                false => handle(state, req, deadline).await,
+            }
+        }
+    });
     let _ = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(deadline)
@@ -110,6 +140,10 @@ pub async fn handle(
     if let Some(response) = service_endpoint(&state, &req, &request_id) {
         return Ok(response);
     }
+    let on_this_listener = state.control.as_ref().is_some_and(|c| c.listen().is_none());
+    if on_this_listener && req.uri().path().starts_with("/v2/") {
+        return Ok(control(&state, req, deadline).await);
+    }
     let (operation, result) = match state.ops.management_allows() {
         true => call(&state, req, deadline).await,
         false => ("Other", Err(MgmtError::LimitExceeded)),
@@ -128,6 +162,19 @@ pub async fn handle(
         })
         .inc();
     Ok(response)
+}
+
+/// One control plane call (docs/control-plane.md); 404 when the control plane is off.
+async fn control(state: &GatewayState, req: Request<Incoming>, deadline: Duration) -> MgmtResponse {
+    let request_id = uuid_v4();
+    match &state.control {
+        Some(control) => control.handle(state, req, deadline, &request_id).await,
+        None => respond(
+            404,
+            Some(Bytes::from_static(b"{\"message\":\"Not Found\"}")),
+            &request_id,
+        ),
+    }
 }
 
 /// `/health`, `/ready` and `/metrics`.

@@ -239,7 +239,11 @@ Resources:
     assert_eq!(f.runtime.as_deref(), Some("python3.12"));
     assert_eq!(f.timeout_seconds, 9);
     assert_eq!(f.memory_mb, 512);
-    assert_eq!(f.reserved_concurrency, Some(3), "the local runtime's worker limit");
+    assert_eq!(
+        f.reserved_concurrency,
+        Some(3),
+        "the local runtime's worker limit"
+    );
     assert_eq!(f.architectures, vec!["arm64".to_owned()]);
     assert_eq!(
         f.layers.len(),
