@@ -102,6 +102,22 @@ def test_a_connection_that_ends_leaves_its_groups(room):
     assert received(b) == "still here"
 
 
+def signed_metrics(mgmt_url: str) -> str:
+    """`/metrics`, signed like the calls (`metricsAuth` follows `auth = "sigv4"`)."""
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    signer = Signed(mgmt_url)
+    request = AWSRequest(method="GET", url=mgmt_url + "/metrics", data=b"")
+    SigV4Auth(signer.credentials, "execute-api", signer.region).add_auth(request)
+    headers = dict(request.prepare().headers.items())
+    get = urllib.request.Request(mgmt_url + "/metrics", headers=headers)
+    with urllib.request.urlopen(get, timeout=support.WAIT) as answer:
+        return answer.read().decode()
+
+
 def test_a_member_that_never_reads_is_skipped_and_does_not_delay_the_others(room):
     fast = [room.connect(join="feed")[0] for _ in range(3)]
     slow, _ = room.raw(join="feed")
@@ -117,9 +133,7 @@ def test_a_member_that_never_reads_is_skipped_and_does_not_delay_the_others(room
         if skipped_seen >= 3:
             break
     assert skipped_seen >= 3, "the slow member's queue filled and it was skipped"
-    metrics = room.gw.mgmt_url + "/metrics"
-    import urllib.request
-    text = urllib.request.urlopen(metrics, timeout=support.WAIT).read().decode()
+    text = signed_metrics(room.gw.mgmt_url)
     assert 'switchboard_broadcast_deliveries_total{result="skipped"}' in text
 
 
