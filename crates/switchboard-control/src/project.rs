@@ -167,8 +167,7 @@ pub(crate) fn served_api(api: &Api) -> Option<ServedApi> {
             .and_then(Value::as_str)
             .and_then(|id| api.deployments.get_key_value(id))
     };
-    let in_use: BTreeMap<&String, &Deployment> =
-        api.stages.values().filter_map(deployed).collect();
+    let in_use: BTreeMap<&String, &Deployment> = api.stages.values().filter_map(deployed).collect();
     let newest = in_use.values().max_by_key(|d| d.revision)?;
     let mut out = newest.snapshot.clone();
     let stages: Object = api

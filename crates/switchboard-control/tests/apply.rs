@@ -225,7 +225,11 @@ fn each_stage_serves_the_deployment_it_points_at() {
             .cloned()
             .collect()
     };
-    assert_eq!(routes_of(&plane, "prod"), ["$default"], "prod keeps its deployment");
+    assert_eq!(
+        routes_of(&plane, "prod"),
+        ["$default"],
+        "prod keeps its deployment"
+    );
     assert_eq!(routes_of(&plane, "dev"), ["$default", "join"]);
     let apis = served(&plane.state).unwrap();
     assert_eq!(apis[&api].deployments.len(), 2, "one per deployment in use");
