@@ -192,7 +192,7 @@ fn build_definition(
                 message: e.to_string(),
             }
         })?;
-    let authorizers = build_authorizers(&path, api, env)?;
+    let authorizers = build_authorizers(path, api, env)?;
     let models = Models::compile(&api.models).map_err(|(name, e)| BuildError::Invalid {
         path: format!("{path}.models.{name}.schema"),
         message: e.to_string(),
