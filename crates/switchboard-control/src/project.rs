@@ -224,8 +224,8 @@ fn typed(served: &ServedApi) -> Result<ApiConfig, serde_json::Error> {
 }
 
 /// Checks what `api` serves as part of `base`, with the file's validator: each deployment in
-/// use with the stages serving it, and the whole API as the runtime compiles it. Every error
-/// found under `apis.ID` is in the message.
+/// use with the stages serving it; then that the whole reads as the typed API the runtime
+/// compiles. Every error found under `apis.ID` is in the message.
 pub(crate) fn check_served(base: &Config, id: &str, api: &ServedApi) -> Result<(), ControlError> {
     let mut errors: Vec<String> = Vec::new();
     for form in api.per_deployment() {
