@@ -208,6 +208,39 @@ def test_an_update_is_served_after_redeploying_while_a_client_stays_connected(pl
         assert len(client.get_deployments(ApiId=api_id)["Items"]) == 3
 
 
+def test_each_stage_serves_its_own_deployment_while_its_clients_stay_connected(plane, backend):
+    gw, client = plane()
+    api, ids = build_api(client, backend, mock_reply='{"version": 1}')
+    api_id = api["ApiId"]
+    client.create_stage(ApiId=api_id, StageName="prod")
+    first = client.create_deployment(ApiId=api_id, StageName="dev")["DeploymentId"]
+    client.update_stage(ApiId=api_id, StageName="prod", DeploymentId=first)
+    with ws_connect(f"{api['ApiEndpoint']}/dev?token=good", open_timeout=10) as dev, \
+            ws_connect(f"{api['ApiEndpoint']}/prod?token=good", open_timeout=10) as prod:
+        assert json.loads(ask_mock(dev)) == {"version": 1}
+        assert json.loads(ask_mock(prod)) == {"version": 1}
+        response_id = client.get_integration_responses(ApiId=api_id, IntegrationId=ids["mock"])["Items"][0]["IntegrationResponseId"]
+        client.update_integration_response(
+            ApiId=api_id, IntegrationId=ids["mock"], IntegrationResponseId=response_id,
+            ResponseTemplates={"$default": '{"version": 2}'},
+        )
+        second = client.create_deployment(ApiId=api_id, StageName="prod")["DeploymentId"]
+        assert client.get_stage(ApiId=api_id, StageName="dev")["DeploymentId"] == first
+        assert client.get_stage(ApiId=api_id, StageName="prod")["DeploymentId"] == second
+        assert json.loads(ask_mock(prod)) == {"version": 2}, "prod serves its new deployment"
+        assert json.loads(ask_mock(dev)) == {"version": 1}, "dev still serves the deployment it points at"
+        with ws_connect(f"{api['ApiEndpoint']}/dev?token=good", open_timeout=10) as late:
+            assert json.loads(ask_mock(late)) == {"version": 1}, "a new client on dev too"
+        # Deployed to dev as well: both stages serve the new answer, to the same clients.
+        client.create_deployment(ApiId=api_id, StageName="dev")
+        assert json.loads(ask_mock(dev)) == {"version": 2}
+        assert json.loads(ask_mock(prod)) == {"version": 2}
+        # And back: a stage pointed at its old deployment serves it again.
+        client.update_stage(ApiId=api_id, StageName="dev", DeploymentId=first)
+        assert json.loads(ask_mock(dev)) == {"version": 1}
+        assert json.loads(ask_mock(prod)) == {"version": 2}
+
+
 def test_auto_deploy_serves_each_change_at_once(plane, backend):
     gw, client = plane()
     api, ids = build_api(client, backend)

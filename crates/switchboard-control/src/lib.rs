@@ -24,5 +24,5 @@ pub use error::ControlError;
 pub use kind::{Collection, Kind};
 pub use op::{Op, Outcome};
 pub use page::PageRequest;
-pub use project::{served, served_json};
+pub use project::{served, served_json, ServedApi};
 pub use state::{Api, Child, ControlState, Deployment};

@@ -4,7 +4,7 @@
 //! file and the control plane.
 
 use crate::kind::Kind;
-use crate::state::{Api, ControlState, Object};
+use crate::state::{Api, ControlState, Deployment, Object};
 use crate::ControlError;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -122,20 +122,53 @@ pub(crate) fn snapshot(api: &Api) -> Object {
     out
 }
 
-/// What the API serves: the snapshot of the newest deployment a stage points at, with every
-/// stage that points at a deployment. `None` while no stage has one (nothing to connect to).
-pub(crate) fn served_api(api: &Api) -> Option<Object> {
+/// What one API serves, in the configuration model's JSON shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedApi {
+    /// The API as `[apis.ID]` reads it: the snapshot of the newest deployment a stage points
+    /// at, with every stage that points at a deployment (each naming it by `deploymentId`).
+    pub api: Object,
+    /// The snapshot of every deployment a stage points at, by deployment id: what each stage
+    /// serves (`ApiConfig::deployment_of`).
+    pub deployments: BTreeMap<String, Object>,
+}
+
+impl ServedApi {
+    /// Each deployment in use as the stages pointing at it serve it: its snapshot with those
+    /// stages, as `[apis.ID]` would read it (what the file's validator checks).
+    fn per_deployment(&self) -> impl Iterator<Item = Object> + '_ {
+        let stages = self
+            .api
+            .get("stages")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        self.deployments.iter().map(move |(id, snapshot)| {
+            let own: Object = stages
+                .iter()
+                .filter(|(_, stage)| {
+                    stage.get("deploymentId").and_then(Value::as_str) == Some(id.as_str())
+                })
+                .map(|(name, stage)| (name.clone(), stage.clone()))
+                .collect();
+            let mut out = snapshot.clone();
+            out.insert("stages".into(), Value::Object(own));
+            out
+        })
+    }
+}
+
+/// What the API serves: every stage that points at a deployment, each serving that
+/// deployment's snapshot. `None` while no stage has one (nothing to connect to).
+pub(crate) fn served_api(api: &Api) -> Option<ServedApi> {
     let deployed = |stage: &Object| {
         stage
             .get("deploymentId")
             .and_then(Value::as_str)
-            .and_then(|id| api.deployments.get(id))
+            .and_then(|id| api.deployments.get_key_value(id))
     };
-    let newest = api
-        .stages
-        .values()
-        .filter_map(deployed)
-        .max_by_key(|d| d.revision)?;
+    let in_use: BTreeMap<&String, &Deployment> = api.stages.values().filter_map(deployed).collect();
+    let newest = in_use.values().max_by_key(|d| d.revision)?;
     let mut out = newest.snapshot.clone();
     let stages: Object = api
         .stages
@@ -149,35 +182,73 @@ pub(crate) fn served_api(api: &Api) -> Option<Object> {
         })
         .collect();
     out.insert("stages".into(), Value::Object(stages));
-    Some(out)
+    Some(ServedApi {
+        api: out,
+        deployments: in_use
+            .into_iter()
+            .map(|(id, d)| (id.clone(), d.snapshot.clone()))
+            .collect(),
+    })
 }
 
-/// Every served API as JSON objects in the configuration model's shape (for export).
-pub fn served_json(state: &ControlState) -> BTreeMap<String, Value> {
+/// Every served API in the configuration model's JSON shape (what changes exactly when what
+/// is served changes).
+pub fn served_json(state: &ControlState) -> BTreeMap<String, ServedApi> {
     state
         .apis
         .iter()
-        .filter_map(|(id, api)| served_api(api).map(|o| (id.clone(), Value::Object(o))))
+        .filter_map(|(id, api)| served_api(api).map(|o| (id.clone(), o)))
         .collect()
 }
 
-/// Every served API, typed. An API the model refuses (possible only for a store written by
-/// another version) is reported with its id.
+/// Every served API, typed, each with the deployments its stages serve. An API the model
+/// refuses (possible only for a store written by another version) is reported with its id.
 pub fn served(state: &ControlState) -> Result<BTreeMap<String, ApiConfig>, (String, String)> {
     served_json(state)
         .into_iter()
-        .map(
-            |(id, value)| match serde_json::from_value::<ApiConfig>(value) {
-                Ok(api) => Ok((id, api)),
-                Err(e) => Err((id, e.to_string())),
-            },
-        )
+        .map(|(id, served)| match typed(&served) {
+            Ok(api) => Ok((id, api)),
+            Err(e) => Err((id, e.to_string())),
+        })
         .collect()
 }
 
-/// Checks `api` (served form) as part of `base`, with the file's validator; every error found
-/// under `apis.ID` is in the message.
-pub(crate) fn check_served(base: &Config, id: &str, api: &Object) -> Result<(), ControlError> {
+/// `served` read by the configuration model's derives.
+fn typed(served: &ServedApi) -> Result<ApiConfig, serde_json::Error> {
+    let mut api: ApiConfig = serde_json::from_value(Value::Object(served.api.clone()))?;
+    for (id, snapshot) in &served.deployments {
+        let deployment = serde_json::from_value(Value::Object(snapshot.clone()))?;
+        api.deployments.insert(id.clone(), deployment);
+    }
+    Ok(api)
+}
+
+/// Checks what `api` serves as part of `base`, with the file's validator: each deployment in
+/// use with the stages serving it; then that the whole reads as the typed API the runtime
+/// compiles. Every error found under `apis.ID` is in the message.
+pub(crate) fn check_served(base: &Config, id: &str, api: &ServedApi) -> Result<(), ControlError> {
+    let mut errors: Vec<String> = Vec::new();
+    for form in api.per_deployment() {
+        for error in validation_errors(base, id, &form)? {
+            if !errors.contains(&error) {
+                errors.push(error);
+            }
+        }
+    }
+    if errors.is_empty() {
+        typed(api)
+            .map(drop)
+            .map_err(|e| ControlError::BadRequest(format!("Unable to deploy the API: {e}")))
+    } else {
+        Err(ControlError::BadRequest(format!(
+            "Unable to deploy the API: {}",
+            errors.join("; ")
+        )))
+    }
+}
+
+/// The file validator's errors under `apis.ID` for `api` (one form of `[apis.ID]`) in `base`.
+fn validation_errors(base: &Config, id: &str, api: &Object) -> Result<Vec<String>, ControlError> {
     let typed: ApiConfig = serde_json::from_value(Value::Object(api.clone()))
         .map_err(|e| ControlError::BadRequest(format!("Unable to deploy the API: {e}")))?;
     let mut config = base.clone();
@@ -197,12 +268,5 @@ pub(crate) fn check_served(base: &Config, id: &str, api: &Object) -> Result<(), 
             )
         })
         .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ControlError::BadRequest(format!(
-            "Unable to deploy the API: {}",
-            errors.join("; ")
-        )))
-    }
+    Ok(errors)
 }

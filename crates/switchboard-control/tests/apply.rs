@@ -180,6 +180,113 @@ fn auto_deploy_stages_serve_every_change() {
 }
 
 #[test]
+fn each_stage_serves_the_deployment_it_points_at() {
+    let mut plane = Plane::new();
+    let (api, integration) = plane.api();
+    plane
+        .create(
+            Collection::Stages { api: api.clone() },
+            json!({"stageName": "prod"}),
+        )
+        .unwrap();
+    let first = plane
+        .create(
+            Collection::Deployments { api: api.clone() },
+            json!({"stageName": "prod"}),
+        )
+        .unwrap();
+    plane
+        .create(
+            Collection::Routes { api: api.clone() },
+            json!({"routeKey": "join", "target": format!("integrations/{integration}")}),
+        )
+        .unwrap();
+    // `dev` may name a route only its own deployment has; `prod`'s deployment lacks it.
+    plane
+        .call(Op::Update {
+            collection: Collection::Stages { api: api.clone() },
+            id: "dev".into(),
+            body: object(json!({"routeSettings": {"join": {"throttlingBurstLimit": 5}}})),
+        })
+        .unwrap();
+    plane
+        .create(
+            Collection::Deployments { api: api.clone() },
+            json!({"stageName": "dev"}),
+        )
+        .unwrap();
+    let routes_of = |plane: &Plane, stage: &str| -> Vec<String> {
+        let apis = served(&plane.state).unwrap();
+        let served = &apis[&api];
+        served
+            .served_on(&served.stages[stage])
+            .routes
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        routes_of(&plane, "prod"),
+        ["$default"],
+        "prod keeps its deployment"
+    );
+    assert_eq!(routes_of(&plane, "dev"), ["$default", "join"]);
+    let apis = served(&plane.state).unwrap();
+    assert_eq!(apis[&api].deployments.len(), 2, "one per deployment in use");
+    assert_eq!(
+        apis[&api].routes.len(),
+        2,
+        "the API's own tables are the newest deployment in use (what export writes)"
+    );
+
+    // Pointing a stage at a deployment is a change of what is served.
+    let before = switchboard_control::served_json(&plane.state);
+    let dev = plane
+        .call(Op::Get {
+            collection: Collection::Stages { api: api.clone() },
+            id: "dev".into(),
+        })
+        .unwrap();
+    plane
+        .call(Op::Update {
+            collection: Collection::Stages { api: api.clone() },
+            id: "prod".into(),
+            body: object(json!({"deploymentId": dev["deploymentId"]})),
+        })
+        .unwrap();
+    assert_ne!(switchboard_control::served_json(&plane.state), before);
+    assert_eq!(routes_of(&plane, "prod"), ["$default", "join"]);
+    let apis = served(&plane.state).unwrap();
+    assert_eq!(
+        apis[&api].deployments.len(),
+        1,
+        "stages of one deployment share it"
+    );
+
+    // Each stage is checked with its own deployment: `prod` may go back to the first one...
+    plane
+        .call(Op::Update {
+            collection: Collection::Stages { api: api.clone() },
+            id: "prod".into(),
+            body: object(json!({"deploymentId": first["deploymentId"]})),
+        })
+        .unwrap();
+    assert_eq!(routes_of(&plane, "prod"), ["$default"]);
+    // ...`dev` may not: its route settings name a route that deployment lacks.
+    let refused = plane
+        .call(Op::Update {
+            collection: Collection::Stages { api: api.clone() },
+            id: "dev".into(),
+            body: object(json!({"deploymentId": first["deploymentId"]})),
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&refused, ControlError::BadRequest(m) if m.contains("routeSettings")),
+        "{refused:?}"
+    );
+}
+
+#[test]
 fn the_files_validator_decides_what_may_be_deployed() {
     let mut plane = Plane::new();
     let (api, _) = plane.api();

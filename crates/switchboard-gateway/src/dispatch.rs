@@ -50,9 +50,11 @@ pub async fn message(
             true,
         ),
     };
-    let key = api.route_selection.select_route(body.as_str());
+    // The stage as the running configuration has it: its deployment's routes.
     let stage = api.stages.get(&info.stage).unwrap_or(&task.stage);
-    let Some(route) = api.route_for(key.as_deref()) else {
+    let definition = &stage.definition;
+    let key = definition.route_selection.select_route(body.as_str());
+    let Some(route) = definition.route_for(key.as_deref()) else {
         return Some(stage.ops.unrouted(info, body.len()));
     };
     if let Some(frame) = stage.ops.admit_message(info, &route.key, body.len()) {
@@ -210,7 +212,7 @@ pub async fn disconnect(
         tracing::warn!(connection_id = %info.connection_id, api = %info.api_id, stage = %info.stage, "no $disconnect: the stage is not configured on this node");
         return;
     };
-    let Some(route) = api.routes.get("$disconnect") else {
+    let Some(route) = stage.definition.routes.get("$disconnect") else {
         stage.ops.disconnected_without_route(info, &status);
         return;
     };

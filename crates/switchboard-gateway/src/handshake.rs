@@ -89,14 +89,16 @@ async fn upgrade(
     let mut info = new_connection(&state, &runtime, api, &stage.name, &req, client.peer);
     let ip_slot = stage.ops.admit_connect(&info).map_err(Refused)?;
     // Extension: pushes made while `$connect` runs wait in the connection's own queue.
-    let early = (stage.pushes_during_connect && api.routes.contains_key("$connect"))
+    // The stage's deployment decides `$connect` and its authorization.
+    let definition = &stage.definition;
+    let early = (stage.pushes_during_connect && definition.routes.contains_key("$connect"))
         .then(|| EarlyPushes::open(&state, &runtime, &info));
     // `$connect` runs before the 101; with no `$connect` route the upgrade is accepted (§3.1).
-    let (subprotocol, groups) = match api.routes.get("$connect") {
+    let (subprotocol, groups) = match definition.routes.get("$connect") {
         Some(route) => {
             let handshake = handshake_of(&req, &recorded, &client, info.connected_at);
             let ids = EventIds::new();
-            if let Some(auth) = &api.connect_auth {
+            if let Some(auth) = &definition.connect_auth {
                 let ctx = ids.context(&info, route);
                 let grant =
                     authorize(&state, &runtime, stage, auth, &req, &handshake, &ctx).await?;

@@ -184,11 +184,6 @@ pub fn attach(runtime: &mut Runtime, gateway: &Arc<GatewayOps>, previous: Option
         let Some(api_config) = config.apis.get(api_id) else {
             continue;
         };
-        let mut keys: Vec<&str> = api.routes.keys().map(String::as_str).collect();
-        if !keys.contains(&"$connect") {
-            keys.push("$connect");
-        }
-        let keys: Vec<String> = keys.into_iter().map(str::to_owned).collect();
         // Freshly built: nothing else holds these Arcs yet.
         let Some(api) = Arc::get_mut(api) else {
             unattached(api_id, "*");
@@ -198,6 +193,11 @@ pub fn attach(runtime: &mut Runtime, gateway: &Arc<GatewayOps>, previous: Option
             let Some(stage_config) = api_config.stages.get(name) else {
                 continue;
             };
+            // The routes of the stage's own deployment.
+            let mut keys: Vec<String> = stage.definition.routes.keys().cloned().collect();
+            if !keys.iter().any(|k| k == "$connect") {
+                keys.push("$connect".to_owned());
+            }
             let before = previous
                 .and_then(|p| p.apis.get(api_id))
                 .and_then(|a| a.stages.get(name))
@@ -207,7 +207,7 @@ pub fn attach(runtime: &mut Runtime, gateway: &Arc<GatewayOps>, previous: Option
                 api_id,
                 name,
                 stage_config,
-                Some(api_config),
+                Some(api_config.served_on(stage_config)),
                 &keys,
                 before,
             );

@@ -32,10 +32,17 @@ pub struct Runtime {
 pub struct Api {
     /// apiId.
     pub id: String,
+    /// Stages by name, each with the definition it serves.
+    pub stages: HashMap<String, Arc<Stage>>,
+}
+
+/// What a stage serves: the compiled routes, integrations, authorizers and models of its
+/// deployment (`ApiConfig::served_on`), shared by the stages serving the same one. Every stage
+/// of a file's API shares the API's one definition.
+#[derive(Debug)]
+pub struct Definition {
     /// `routeSelectionExpression`.
     pub route_selection: SelectionExpression,
-    /// Stages by name.
-    pub stages: HashMap<String, Arc<Stage>>,
     /// Routes by route key.
     pub routes: HashMap<String, Arc<Route>>,
     /// How `$connect` is protected (when there is a `$connect` route).
@@ -47,6 +54,8 @@ pub struct Api {
 pub struct Stage {
     /// Stage name.
     pub name: String,
+    /// The routes, integrations and authorizers it serves.
+    pub definition: Arc<Definition>,
     /// Stage variables.
     pub variables: BTreeMap<String, String>,
     /// Connection limits.
@@ -123,7 +132,7 @@ impl Runtime {
     }
 }
 
-impl Api {
+impl Definition {
     /// The route for a message's evaluated route key: exact match, else `$default`
     /// (docs/behaviour.md §2.3). A message never selects `$connect` or `$disconnect`: those
     /// keys fall to `$default` like any unknown key.
@@ -141,6 +150,41 @@ fn is_lifecycle_key(key: &str) -> bool {
 
 fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, BuildError> {
     let path = format!("apis.{id}");
+    // One compiled definition per deployment in use (`None`: the API itself). A file's API
+    // (no deployments) is compiled even without stages, so its errors show at once.
+    let mut definitions: HashMap<Option<&str>, Arc<Definition>> = HashMap::new();
+    if api.deployments.is_empty() {
+        definitions.insert(None, Arc::new(build_definition(&path, api, env)?));
+    }
+    let mut stages = HashMap::new();
+    for (name, stage) in &api.stages {
+        let deployment = api.deployment_of(stage).map(|(id, _)| id);
+        let definition = match definitions.get(&deployment) {
+            Some(definition) => Arc::clone(definition),
+            None => {
+                let dpath = match deployment {
+                    Some(d) => format!("{path}.deployments.{d}"),
+                    None => path.clone(),
+                };
+                let definition = Arc::new(build_definition(&dpath, api.served_on(stage), env)?);
+                definitions.insert(deployment, Arc::clone(&definition));
+                definition
+            }
+        };
+        stages.insert(name.clone(), Arc::new(build_stage(name, stage, definition)));
+    }
+    Ok(Api {
+        id: id.to_owned(),
+        stages,
+    })
+}
+
+/// Compiles the routes of `api` (`[apis.ID]` or one of its deployments) at `path`.
+fn build_definition(
+    path: &str,
+    api: &ApiConfig,
+    env: &IntegrationEnv,
+) -> Result<Definition, BuildError> {
     let route_selection =
         SelectionExpression::parse(&api.route_selection_expression).map_err(|e| {
             BuildError::Invalid {
@@ -148,7 +192,7 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
                 message: e.to_string(),
             }
         })?;
-    let authorizers = build_authorizers(&path, api, env)?;
+    let authorizers = build_authorizers(path, api, env)?;
     let models = Models::compile(&api.models).map_err(|(name, e)| BuildError::Invalid {
         path: format!("{path}.models.{name}.schema"),
         message: e.to_string(),
@@ -198,23 +242,17 @@ fn build_api(id: &str, api: &ApiConfig, env: &IntegrationEnv) -> Result<Api, Bui
             ConnectAuth::build(&format!("{path}.routes.$connect"), api, route, &authorizers)
         })
         .transpose()?;
-    let stages = api
-        .stages
-        .iter()
-        .map(|(name, stage)| (name.clone(), Arc::new(build_stage(name, stage))))
-        .collect();
-    Ok(Api {
-        id: id.to_owned(),
+    Ok(Definition {
         route_selection,
-        stages,
         routes,
         connect_auth,
     })
 }
 
-fn build_stage(name: &str, stage: &StageConfig) -> Stage {
+fn build_stage(name: &str, stage: &StageConfig, definition: Arc<Definition>) -> Stage {
     Stage {
         name: name.to_owned(),
+        definition,
         variables: stage.stage_variables.clone(),
         limits: stage.limits.clone(),
         pushes_during_connect: stage.pushes_during_connect,

@@ -456,6 +456,29 @@ pub struct ApiConfig {
     /// Models keyed by model name.
     #[serde(default)]
     pub models: BTreeMap<String, ModelConfig>,
+    /// The APIs (without stages) the stages' deployments captured, by deployment id: a stage
+    /// whose `deploymentId` names one serves it ([`ApiConfig::deployment_of`]). Only the control
+    /// plane fills this in (docs/control-plane.md); a file cannot, so every stage of a file's
+    /// API serves the API itself.
+    #[serde(skip)]
+    pub deployments: BTreeMap<String, ApiConfig>,
+}
+
+impl ApiConfig {
+    /// The deployment `stage` serves, with its id, when the stage names one this API holds;
+    /// `None`: the stage serves the API itself (always, for a file's API).
+    pub fn deployment_of(&self, stage: &StageConfig) -> Option<(&str, &ApiConfig)> {
+        let id = stage.deployment_id.as_deref()?;
+        self.deployments
+            .get_key_value(id)
+            .map(|(id, api)| (id.as_str(), api))
+    }
+
+    /// What `stage` serves: the routes, integrations, authorizers, models and selection
+    /// expressions of its deployment ([`ApiConfig::deployment_of`]), else of the API itself.
+    pub fn served_on(&self, stage: &StageConfig) -> &ApiConfig {
+        self.deployment_of(stage).map_or(self, |(_, api)| api)
+    }
 }
 
 /// `protocolType` of an API.
@@ -507,7 +530,8 @@ pub struct StageConfig {
     /// AWS redeploys on every change. No effect: a change is served after SIGHUP or a restart.
     #[serde(default)]
     pub auto_deploy: bool,
-    /// The deployment the stage serves. No effect: the stage serves the file.
+    /// The deployment the stage serves. In a file, no effect: the stage serves the file (the
+    /// control plane sets it, with the API's `deployments`).
     #[serde(default)]
     pub deployment_id: Option<String>,
     /// Client certificate for backend calls. No effect: backends see no client certificate.

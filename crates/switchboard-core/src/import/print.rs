@@ -171,6 +171,8 @@ fn api_table(origins: &[Origin], id: &str, api: &ApiConfig) -> Table {
         routes,
         authorizers,
         models,
+        // Not a file's table: a file's stages serve the API itself.
+        deployments: _,
     } = api;
     let mut table = table_at(origins, &["apis", id]);
     set_opt(&mut table, "name", name);

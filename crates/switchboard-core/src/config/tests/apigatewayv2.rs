@@ -199,3 +199,38 @@ fn an_aws_integration_with_credentials_says_they_sign_instead_of_the_role() {
         "credentialsArn `arn:aws:iam::123456789012:role/sqs` is not assumed: the integration's credentials table signs the calls"
     );
 }
+
+#[test]
+fn a_stage_serves_its_deployment_only_when_the_control_plane_gave_the_api_one() {
+    let mut config = accepts(EVERY_FIELD);
+    let chat = config.apis.get_mut("chat").expect("the API");
+    let dev = chat.stages["dev"].clone();
+    assert_eq!(dev.deployment_id.as_deref(), Some("abc123"));
+    assert!(
+        chat.deployment_of(&dev).is_none(),
+        "a file's stage serves the file, whatever deploymentId it names"
+    );
+    assert!(std::ptr::eq(chat.served_on(&dev), &*chat));
+    let mut deployed = chat.clone();
+    deployed.stages.clear();
+    deployed.routes.clear();
+    chat.deployments.insert("abc123".into(), deployed);
+    let (id, api) = chat.deployment_of(&dev).expect("its deployment");
+    assert_eq!(id, "abc123");
+    assert!(api.routes.is_empty() && !chat.routes.is_empty());
+    assert!(chat.served_on(&dev).routes.is_empty());
+    let other = StageConfig {
+        deployment_id: Some("gone99".into()),
+        ..StageConfig::default()
+    };
+    assert!(
+        std::ptr::eq(chat.served_on(&other), &*chat),
+        "an unknown deployment: the API"
+    );
+}
+
+#[test]
+fn a_file_cannot_write_deployments() {
+    let text = format!("{EVERY_FIELD}\n[apis.chat.deployments.abc123]\nrouteSelectionExpression = \"$request.body.action\"\n");
+    assert!(Config::from_toml_str(&text, "test.toml").is_err());
+}

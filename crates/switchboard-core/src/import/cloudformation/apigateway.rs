@@ -89,6 +89,7 @@ impl Converter<'_> {
             routes: BTreeMap::new(),
             authorizers: BTreeMap::new(),
             models: BTreeMap::new(),
+            deployments: BTreeMap::new(),
         };
         self.leftovers(r, &[]);
         self.origin(&["apis", &r.id], r);
