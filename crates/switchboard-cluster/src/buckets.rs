@@ -17,6 +17,11 @@ pub struct BucketError {
     pub message: String,
 }
 
+/// The stream that holds the key-value bucket `bucket`.
+pub fn stream_name(bucket: &str) -> String {
+    format!("KV_{bucket}")
+}
+
 /// The bucket named `bucket`, created if missing (several nodes may race to create it).
 /// `max_age` expires values not renewed for that long (zero: never).
 pub async fn ensure(
@@ -29,7 +34,7 @@ pub async fn ensure(
         bucket: bucket.to_owned(),
         message,
     };
-    let name = format!("KV_{bucket}");
+    let name = stream_name(bucket);
     if js.get_stream(&name).await.is_err() {
         let config = stream::Config {
             name: name.clone(),
@@ -64,4 +69,27 @@ pub async fn ensure(
         .await
         .map_err(|e| fail(format!("cannot bind the bucket: {e}")))?;
     Ok((store, stream))
+}
+
+/// Deletes message `sequence` of `stream` (a connection record) without erasing it. A plain
+/// delete asks the server to overwrite the message on disk first, which on file storage
+/// costs a write and a sync per record, slowing every connection record written meanwhile;
+/// a record that only has to disappear does not need it.
+pub async fn delete_message(
+    js: &jetstream::Context,
+    stream: &str,
+    sequence: u64,
+) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Deleted {
+        success: bool,
+    }
+    let subject = format!("STREAM.MSG.DELETE.{stream}");
+    let request = serde_json::json!({ "seq": sequence, "no_erase": true });
+    match js.request(subject, &request).await {
+        Ok(jetstream::response::Response::Ok(Deleted { success: true })) => Ok(()),
+        Ok(jetstream::response::Response::Ok(_)) => Err("the server did not delete it".into()),
+        Ok(jetstream::response::Response::Err { error }) => Err(error.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -103,28 +103,24 @@ impl Node {
             Duration::ZERO,
         )
         .await?;
-        let keys: Vec<String> = kv
-            .keys()
-            .await
-            .map_err(|e| fail(&e))?
-            .try_collect()
-            .await
-            .map_err(|e| fail(&e))?;
-        if keys.is_empty() {
+        let keys = || async {
+            let keys: Vec<String> = kv
+                .keys()
+                .await
+                .map_err(|e| fail(&e))?
+                .try_collect()
+                .await
+                .map_err(|e| fail(&e))?;
+            Ok::<_, JoinError>(keys)
+        };
+        if keys().await?.is_empty() {
             for (id, bytes) in control.local_apis() {
                 // Another node seeding at once wins for its keys; ours then follow by watch.
                 let _ = kv.create(&id, bytes.into()).await;
             }
         }
         let mut apis = BTreeMap::new();
-        let keys: Vec<String> = kv
-            .keys()
-            .await
-            .map_err(|e| fail(&e))?
-            .try_collect()
-            .await
-            .map_err(|e| fail(&e))?;
-        for key in keys {
+        for key in keys().await? {
             if let Some(entry) = kv.entry(&key).await.map_err(|e| fail(&e))? {
                 if entry.operation == Operation::Put {
                     apis.insert(key, (entry.value.to_vec(), entry.revision));

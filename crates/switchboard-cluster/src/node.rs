@@ -97,6 +97,9 @@ pub struct Node {
     pub(crate) nodes: kv::Store,
     pub(crate) conns: kv::Store,
     pub(crate) conns_stream: stream::Stream,
+    /// The connection records' stream name, for deletes by sequence.
+    conns_stream_name: String,
+    js: jetstream::Context,
     /// Replicas and storage of the buckets (the control plane's is made when it is on).
     pub(crate) kv_settings: switchboard_core::config::ClusterKv,
     pub(crate) metrics: ClusterMetrics,
@@ -158,7 +161,9 @@ impl Node {
             client,
             nodes,
             conns,
+            conns_stream_name: buckets::stream_name(&names.connections_bucket()),
             conns_stream,
+            js,
             kv_settings: config.kv.clone(),
             metrics: ClusterMetrics::default(),
             membership: Mutex::new(Membership::new(tag)),
@@ -314,10 +319,10 @@ impl Node {
     pub(crate) async fn delete_record(&self, sequence: u64) {
         let deleted = tokio::time::timeout(
             self.timings.request,
-            self.conns_stream.delete_message(sequence),
+            buckets::delete_message(&self.js, &self.conns_stream_name, sequence),
         )
         .await;
-        if !matches!(deleted, Ok(Ok(_))) {
+        if !matches!(deleted, Ok(Ok(()))) {
             lock(&self.stale).push(sequence);
         }
     }

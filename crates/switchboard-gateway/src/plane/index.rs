@@ -219,25 +219,17 @@ fn remove_from<K: std::hash::Hash + Eq>(
 mod tests {
     use super::*;
     use serde_json::{Map, Value};
-    use std::net::{IpAddr, Ipv4Addr};
     use std::sync::Arc;
     use switchboard_core::ids::NodeTag;
 
     fn info(user: Option<&str>) -> ConnectionInfo {
         ConnectionInfo {
-            connection_id: AwsId::connection(NodeTag(1)),
-            connected_at: 1,
-            api_id: "chat".into(),
-            stage: "dev".into(),
-            domain_name: "localhost".into(),
-            source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            user_agent: None,
-            caller: Default::default(),
             authorizer: user.map(|u| {
                 let mut m = Map::new();
                 m.insert("principalId".into(), Value::String(u.into()));
                 Arc::new(m)
             }),
+            ..super::super::test_support::info(AwsId::connection(NodeTag(1)))
         }
     }
 

@@ -9,6 +9,8 @@ mod index;
 mod local;
 mod op;
 mod stage_op;
+#[cfg(test)]
+mod test_support;
 
 pub use group::GroupName;
 pub use index::principal;
@@ -166,22 +168,9 @@ mod tests {
     use super::*;
     use crate::outbound::OutboundQueue;
     use bytes::Bytes;
-    use std::net::{IpAddr, Ipv4Addr};
     use std::sync::Mutex;
 
-    fn info(id: AwsId) -> ConnectionInfo {
-        ConnectionInfo {
-            connection_id: id,
-            connected_at: 1,
-            api_id: "chat".into(),
-            stage: "dev".into(),
-            domain_name: "localhost".into(),
-            source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            user_agent: None,
-            caller: Default::default(),
-            authorizer: None,
-        }
-    }
+    use super::test_support::info;
 
     async fn connect(plane: &ConnectionPlane) -> (AwsId, Arc<OutboundQueue>) {
         let id = plane.new_connection_id();

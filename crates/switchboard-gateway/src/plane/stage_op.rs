@@ -204,23 +204,11 @@ pub struct FanOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{IpAddr, Ipv4Addr};
-    use switchboard_core::context::ConnectionInfo;
     use switchboard_core::ids::NodeTag;
 
     fn entry(id: AwsId) -> ConnectionSnapshot {
         ConnectionSnapshot {
-            info: ConnectionInfo {
-                connection_id: id,
-                connected_at: 1,
-                api_id: "chat".into(),
-                stage: "dev".into(),
-                domain_name: "localhost".into(),
-                source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-                user_agent: None,
-                caller: Default::default(),
-                authorizer: None,
-            },
+            info: super::super::test_support::info(id),
             last_active_at: 1,
             groups: Vec::new(),
             user: None,
