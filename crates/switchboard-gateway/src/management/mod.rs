@@ -4,7 +4,8 @@
 
 mod auth;
 mod errors;
-mod request;
+/// Reading a call from its method and path (pure; public for the fuzz targets, docs/fuzzing.md).
+pub mod request;
 
 use crate::metrics::{ManagementLabels, PushLabels};
 use crate::plane::{Op, Outcome, Payload, Target};
