@@ -429,8 +429,9 @@ fn handshake_of(
 }
 
 /// Checks the RFC 6455 upgrade request (HTTP/1.1 or later, one key of 16 base64-encoded
-/// bytes, one version 13); returns the client's key. Refused before `$connect` runs.
-fn upgrade_key(req: &Request<Incoming>) -> Result<String, StatusCode> {
+/// bytes, one version 13); returns the client's key. Refused before `$connect` runs. Public
+/// for the fuzz target of request heads (docs/fuzzing.md).
+pub fn upgrade_key<B>(req: &Request<B>) -> Result<String, StatusCode> {
     let headers = req.headers();
     if req.version() < http::Version::HTTP_11 {
         return Err(StatusCode::BAD_REQUEST);

@@ -153,7 +153,9 @@ fn check_time(
 ) -> Result<(), SigV4Failure> {
     if claim.presigned {
         let expires = Duration::seconds(claim.expires.unwrap_or(900).min(604_800) as i64);
-        if now > signed_at + expires || signed_at - now > MAX_SKEW {
+        // Differences, not `signed_at + expires`: a date near year 9999 plus the expiry is
+        // past the last representable date, and that addition panicked (fuzz/fuzz_targets/sigv4.rs).
+        if now - signed_at > expires || signed_at - now > MAX_SKEW {
             return Err(SigV4Failure::Rejected("Signature expired".into()));
         }
     } else if now - signed_at > MAX_SKEW {
@@ -300,6 +302,24 @@ mod tests {
         let headers = signed_post(b"hello", Some(sigv4::UNSIGNED_PAYLOAD));
         match check(&headers, b"anything else", SIGNED_AT) {
             Err(SigV4Failure::Rejected(why)) => assert!(why.contains("presigned"), "{why}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_presigned_url_dated_at_the_end_of_time_is_refused_without_panicking() {
+        // Any caller who knows an access key id (not its secret) could send this.
+        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256\
+            &X-Amz-Credential=AKIDEXAMPLE%2F99991231%2Fus-east-1%2Fexecute-api%2Faws4_request\
+            &X-Amz-Date=99991231T235959Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host\
+            &X-Amz-Signature=00";
+        let signers = [Signer {
+            access_key_id: KEY,
+            secret_access_key: SECRET,
+            session_token: None,
+        }];
+        match check_claim(&HeaderMap::new(), query, &signers, "us-east-1", SIGNED_AT) {
+            Err(SigV4Failure::Rejected(why)) => assert_eq!(why, "Signature expired"),
             other => panic!("expected a refusal, got {other:?}"),
         }
     }

@@ -5,7 +5,8 @@
 pub(crate) mod auth;
 pub(crate) mod errors;
 mod extensions;
-mod request;
+/// Reading a call from its method and path (pure; public for the fuzz targets, docs/fuzzing.md).
+pub mod request;
 mod server_listener;
 
 use crate::metrics::{ManagementLabels, PushLabels};
