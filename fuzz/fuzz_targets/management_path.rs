@@ -1,6 +1,6 @@
 //! Management paths (docs/behaviour.md §7.2): `METHOD /{apiId}/{stage}/@connections/{id}` or
-//! `/{stage}/@connections/{id}`, percent-encoded or not, with or without a `Host` naming the
-//! API. Parsing never panics; what it accepts names a configured API and stage; and every id,
+//! `/{stage}/@connections/{id}` (and the groups, users and registry extensions), percent-encoded
+//! or not, with or without a `Host` naming the API. Parsing never panics; what it accepts names a configured API and stage; and every id,
 //! percent-encoded into a path, is read back as itself. Input: `method \0 path \0 host \0 id`.
 #![no_main]
 
@@ -26,7 +26,14 @@ fuzz_target!(|data: &[u8]| {
                 call.api_id,
                 call.stage
             );
-            assert!(matches!(call.kind, Kind::Post | Kind::Get | Kind::Delete));
+            let one_connection = matches!(
+                call.kind,
+                Kind::Post | Kind::Get | Kind::Delete | Kind::Join(_) | Kind::Leave(_)
+            );
+            assert!(
+                one_connection || call.connection_id.is_none(),
+                "a call on many connections names none: {path:?}"
+            );
         }
         // Any id, percent-encoded into a full path, comes back as the id it is.
         if !id.is_empty() {
