@@ -27,9 +27,10 @@ fuzz_target!(|data: &[u8]| {
         });
     }
     // The message as the gateway dispatches it: select, then look the key up.
-    for api in common::two_apis().apis.values() {
-        let key = api.route_selection.select_route(&message);
-        if let Some(route) = api.route_for(key.as_deref()) {
+    let stages = common::two_apis().apis.values().flat_map(|api| api.stages.values());
+    for definition in stages.map(|stage| &stage.definition) {
+        let key = definition.route_selection.select_route(&message);
+        if let Some(route) = definition.route_for(key.as_deref()) {
             // A message never reaches a lifecycle route (issue 17, finding 4).
             assert!(
                 route.key != "$connect" && route.key != "$disconnect",
