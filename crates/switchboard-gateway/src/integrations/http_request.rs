@@ -5,7 +5,7 @@
 use super::{Invocation, UriTemplate};
 use crate::error::{BuildError, ErrorKind, IntegrationError};
 use bytes::Bytes;
-use http::header::USER_AGENT;
+use http::header::{HOST, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -47,6 +47,8 @@ struct HeadCache {
     api_id: String,
     api_id_header: Option<HeaderValue>,
     user_agent: Option<HeaderValue>,
+    /// `Host` for the URL (the pool sets the same when a request has none).
+    host: Option<HeaderValue>,
     url: String,
     uri: Uri,
 }
@@ -138,6 +140,9 @@ impl HttpTarget {
         if let Some(v) = &head.user_agent {
             headers.insert(USER_AGENT, v.clone());
         }
+        if let Some(v) = &head.host {
+            headers.insert(HOST, v.clone());
+        }
         for (name, value) in defaults {
             if !headers.contains_key(name) {
                 headers.insert(name.clone(), value.clone());
@@ -181,12 +186,14 @@ impl HttpTarget {
         if let Some(c) = cached.filter(|c| c.api_id == api_id && c.url == url) {
             return Ok(c);
         }
+        let uri = parse_url(url)?;
         let fresh = Arc::new(HeadCache {
             api_id: api_id.to_owned(),
             api_id_header: HeaderValue::from_str(api_id).ok(),
             user_agent: HeaderValue::try_from(format!("AmazonAPIGateway_{api_id}")).ok(),
+            host: super::pool::host_value(&uri),
             url: url.to_owned(),
-            uri: parse_url(url)?,
+            uri,
         });
         *self.head.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&fresh));
         Ok(fresh)

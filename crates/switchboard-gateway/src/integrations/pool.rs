@@ -90,7 +90,7 @@ impl Pool {
             }
         };
         let target = request.uri().clone();
-        set_host(&mut request, &target, &scheme);
+        set_host(&mut request, &target);
         *request.uri_mut() = origin_form(&target);
         let mut sender = match self.idle(&scheme, &authority).await {
             Some(s) => s,
@@ -232,22 +232,26 @@ impl Lease {
     }
 }
 
-/// Sets `Host` unless present: the host, with the port when it is not the scheme's default
-/// (what `hyper-util`'s client does).
-fn set_host(request: &mut Request<Full<Bytes>>, uri: &Uri, scheme: &Scheme) {
+/// Sets `Host` unless present (see [`host_value`]).
+fn set_host(request: &mut Request<Full<Bytes>>, uri: &Uri) {
     if request.headers().contains_key(header::HOST) {
         return;
     }
-    let Some(host) = uri.host() else { return };
-    let secure = *scheme == Scheme::HTTPS || scheme.as_str() == "wss";
-    let value = match uri.port_u16() {
-        Some(443) if secure => HeaderValue::from_str(host),
-        Some(80) if !secure => HeaderValue::from_str(host),
-        Some(port) => HeaderValue::from_str(&format!("{host}:{port}")),
-        None => HeaderValue::from_str(host),
-    };
-    if let Ok(v) = value {
+    if let Some(v) = host_value(uri) {
         request.headers_mut().insert(header::HOST, v);
+    }
+}
+
+/// The `Host` of a request to `uri`: the host, with the port when it is not the scheme's
+/// default (what `hyper-util`'s client sends).
+pub(super) fn host_value(uri: &Uri) -> Option<HeaderValue> {
+    let host = uri.host()?;
+    let secure = uri.scheme() == Some(&Scheme::HTTPS) || uri.scheme_str() == Some("wss");
+    match uri.port_u16() {
+        Some(443) if secure => HeaderValue::from_str(host).ok(),
+        Some(80) if !secure => HeaderValue::from_str(host).ok(),
+        Some(port) => HeaderValue::from_str(&format!("{host}:{port}")).ok(),
+        None => HeaderValue::from_str(host).ok(),
     }
 }
 
@@ -278,8 +282,7 @@ mod tests {
         ] {
             let uri: Uri = url.parse().expect("url");
             let mut request = Request::new(Full::new(Bytes::new()));
-            let scheme = uri.scheme().cloned().expect("scheme");
-            set_host(&mut request, &uri, &scheme);
+            set_host(&mut request, &uri);
             assert_eq!(request.headers()[header::HOST], host, "{url}");
         }
     }
@@ -292,4 +295,3 @@ mod tests {
         assert_eq!(origin_form(&uri), "/");
     }
 }
-
