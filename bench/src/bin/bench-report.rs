@@ -147,7 +147,8 @@ fn ratio_table(md: &mut String, order: &[(String, String, String, String)], rows
             }
         }
         for case in cases {
-            let get = |system: &str, metric: &str| row_median(rows, (scenario, case, system, metric));
+            let get =
+                |system: &str, metric: &str| row_median(rows, (scenario, case, system, metric));
             let (Some(r_sut), Some(r_bare)) = (get(sut, rate), get(bare, rate)) else {
                 continue;
             };

@@ -114,8 +114,7 @@ async fn serve_ws(registry: Registry, id: u64, stream: tokio::net::TcpStream) {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let ws_listener =
-        bind_listener(args.listen).unwrap_or_else(|e| fatal(format!("listen: {e}")));
+    let ws_listener = bind_listener(args.listen).unwrap_or_else(|e| fatal(format!("listen: {e}")));
     let http_listener =
         bind_listener(args.push_listen).unwrap_or_else(|e| fatal(format!("push listen: {e}")));
     let ws_addr = ws_listener

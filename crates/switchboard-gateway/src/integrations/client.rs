@@ -1,11 +1,11 @@
 //! Outbound HTTP: one keep-alive pool per integration (`pool.rs`), `TCP_NODELAY`, no retries, a deadline
 //! per call and a cap on concurrent calls (architecture "Performance rules").
 
+use super::pool::Pool;
 use crate::error::{ErrorKind, IntegrationError};
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use super::pool::Pool;
 use hyper_util::client::legacy::connect::HttpConnector;
 use std::sync::Arc;
 use std::time::Duration;
