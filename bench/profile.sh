@@ -17,7 +17,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-BIN="$CARGO_TARGET_DIR/profiling"
+# PROFILE_BIN_DIR: where the binaries are (default: the `profiling` build).
+BIN="${PROFILE_BIN_DIR:-$CARGO_TARGET_DIR/profiling}"
 MODE=${1:?usage: bench/profile.sh echo-http|echo-mock|push [SWITCHBOARD_BINARY]}
 SB=${2:-$BIN/switchboard}
 SECONDS_=${PROFILE_SECONDS:-10}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Switchboard benchmark: Switchboard vs Pushpin vs a bare WebSocket echo server (and wrk
-# against the HTTP echo backend alone), all on this machine over loopback.
+# Switchboard benchmark: Switchboard vs Pushpin vs the bare servers (ws-echo: WebSocket echo;
+# ws-relay: WebSocket-to-HTTP relay; push-bare: push server) and wrk against the HTTP echo
+# backend alone, all on this machine over loopback.
 #
 #   bench/run.sh                      full run (3 runs per case, 10 s each)
 #   BENCH_QUICK=1 bench/run.sh        smoke test: 1 run, 2 s, 200 connections
@@ -13,13 +14,16 @@
 #   BENCH_ECHO_CONNS="50 200"        echo connection counts
 #   BENCH_ECHO_SIZES="64 4096"       echo message sizes in bytes
 #   BENCH_PUSH_CONNS=1000            push: receiving clients
-#   BENCH_PUSH_SENDERS=64            push: concurrent HTTP senders
+#   BENCH_PUSH_SENDERS="16 64"       push: concurrent HTTP senders (cluster: the last one)
 #   BENCH_CONNECT_CONCURRENCY=32     connect: handshakes in flight
 #   BENCH_PUSHPIN_OPEN_CONCURRENCY=32  handshakes in flight while opening Pushpin's connections
 #                           (Pushpin 1.36 answers 502 to some when ~150+ are in flight)
 #   BENCH_SCENARIOS="idle echo-http echo-gateway push connect cluster"
 #   BENCH_NO_INSTALL=1      never apt-get install pushpin / wrk (their rows are skipped)
 #   CARGO_TARGET_DIR        where to build (default: <repo>/target)
+#
+#   BENCH_OUT=latest        results file name: writes bench/results/$BENCH_OUT.{md,json}
+#                           (use another name for runs on a loaded machine)
 #
 # Writes bench/results/latest.md and bench/results/latest.json. Only 127.0.0.1 is used; every
 # process started here runs in a private temporary directory and is stopped on exit.
@@ -49,11 +53,12 @@ else
   ECHO_CONNS=${BENCH_ECHO_CONNS:-"50 200"}
   ECHO_SIZES=${BENCH_ECHO_SIZES:-"64 4096"}
   PUSH_CONNS=${BENCH_PUSH_CONNS:-1000}
-  PUSH_SENDERS=${BENCH_PUSH_SENDERS:-64}
+  PUSH_SENDERS=${BENCH_PUSH_SENDERS:-"16 64"}
   CONNECT_CONC=${BENCH_CONNECT_CONCURRENCY:-32}
 fi
 PP_CC=${BENCH_PUSHPIN_OPEN_CONCURRENCY:-32}
 SCENARIOS=${BENCH_SCENARIOS:-"idle echo-http echo-gateway push connect cluster"}
+CLUSTER_SENDERS=${PUSH_SENDERS##* }
 
 for n in $IDLE_COUNTS $ECHO_CONNS $PUSH_CONNS; do
   if (( n > 15000 )); then
@@ -190,6 +195,24 @@ start_cluster_node() {
   return 1
 }
 
+# The bare relay: each WebSocket connection POSTs its messages to echo-backend over its own
+# keep-alive connection.
+start_ws_relay() {
+  start ws-relay "$BIN/ws-relay" --listen 127.0.0.1:0 --backend "$EB_URL/echo"
+  SYS_PID=$STARTED_PID; SYS_PIDS=$SYS_PID
+  URL=$(wait_line "$WORK/ws-relay.out" 'ws://127\.0\.0\.1:[0-9]+/') || return 1
+}
+
+# The bare push server: prints its push listener as Switchboard prints its management API.
+start_push_bare() {
+  start push-bare "$BIN/push-bare" --listen 127.0.0.1:0 --push-listen 127.0.0.1:0
+  SYS_PID=$STARTED_PID; SYS_PIDS=$SYS_PID
+  URL=$(wait_line "$WORK/push-bare.out" 'ws://127\.0\.0\.1:[0-9]+/') || return 1
+  local m
+  m=$(wait_line "$WORK/push-bare.out" 'management API on http://127\.0\.0\.1:[0-9]+') || return 1
+  MGMT="${m#management API on }/dev"
+}
+
 start_ws_echo() {
   start ws-echo "$BIN/ws-echo" --listen 127.0.0.1:0
   SYS_PID=$STARTED_PID; SYS_PIDS=$SYS_PID
@@ -310,6 +333,8 @@ EOF
 
 stop_system() { stop "$SYS_PID"; }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # ------------------------------------------------------------------------------- recording
 RAW="$WORK/results.jsonl"
 : >"$RAW"
@@ -403,6 +428,7 @@ fi
 if has echo-http; then
   log "scenario echo-http: sizes $ECHO_SIZES, connections $ECHO_CONNS"
   start_switchboard gateway-http; SB_HTTP_URL=$URL; SB_HTTP_PID=$SYS_PID
+  start_ws_relay; WR_URL=$URL; WR_PID=$SYS_PID
   PP_URL=""
   if [[ $HAVE_PUSHPIN == 1 ]] && start_pushpin; then PP_URL=$URL; PP_PID=$SYS_PID; fi
   for size in $ECHO_SIZES; do
@@ -410,6 +436,8 @@ if has echo-http; then
       for run in $(seq "$RUNS"); do
         measure echo-http "${size} B × $c conns" "switchboard (HTTP_PROXY)" "$run" "$ECHO_METRICS" -- \
           echo --url "$SB_HTTP_URL" --connections "$c" --size "$size" --duration "$SECONDS_" --warmup "$WARMUP"
+        measure echo-http "${size} B × $c conns" "bare relay (ws-relay)" "$run" "$ECHO_METRICS" -- \
+          echo --url "$WR_URL" --connections "$c" --size "$size" --duration "$SECONDS_" --warmup "$WARMUP"
         if [[ -n $PP_URL ]]; then
           measure echo-http "${size} B × $c conns" "pushpin (WebSocket-over-HTTP)" "$run" "$ECHO_METRICS" -- \
             echo --url "$PP_URL" --connect-concurrency "$PP_CC" --connections "$c" --size "$size" --duration "$SECONDS_" --warmup "$WARMUP"
@@ -418,7 +446,7 @@ if has echo-http; then
       done
     done
   done
-  stop "$SB_HTTP_PID"
+  stop "$SB_HTTP_PID"; stop "$WR_PID"
   [[ -n $PP_URL ]] && stop "$PP_PID"
 fi
 
@@ -441,32 +469,39 @@ fi
 
 PUSH_METRICS="pushes_per_sec,delivered_per_sec,delivered_share,latency_p50_us,latency_p99_us,status_429,status_410"
 if has push; then
-  log "scenario push: $PUSH_CONNS connections, $PUSH_SENDERS senders"
+  log "scenario push: $PUSH_CONNS connections, senders $PUSH_SENDERS"
   for run in $(seq "$RUNS"); do
-    if start_switchboard gateway-mock; then
-      measure push "$PUSH_CONNS conns, $PUSH_SENDERS senders" "switchboard (@connections)" "$run" "$PUSH_METRICS" -- \
-        push --url "$URL" --mgmt "$MGMT" --connections "$PUSH_CONNS" --senders "$PUSH_SENDERS" --duration "$SECONDS_"
-      stop_system
-    fi
-    if [[ $HAVE_PUSHPIN == 1 ]] && start_pushpin; then
-      measure push "$PUSH_CONNS conns, $PUSH_SENDERS senders" "pushpin (publish API)" "$run" "$PUSH_METRICS" -- \
-        push-pushpin --url "$URL" --connect-concurrency "$PP_CC" --publish "$PUBLISH" --channel-prefix c \
-        --connections "$PUSH_CONNS" --senders "$PUSH_SENDERS" --duration "$SECONDS_"
-      stop_system
-    fi
+    for senders in $PUSH_SENDERS; do
+      if start_switchboard gateway-mock; then
+        measure push "$PUSH_CONNS conns, $senders senders" "switchboard (@connections)" "$run" "$PUSH_METRICS" -- \
+          push --url "$URL" --mgmt "$MGMT" --connections "$PUSH_CONNS" --senders "$senders" --duration "$SECONDS_"
+        stop_system
+      fi
+      if start_push_bare; then
+        measure push "$PUSH_CONNS conns, $senders senders" "bare push server (push-bare)" "$run" "$PUSH_METRICS" -- \
+          push --url "$URL" --mgmt "$MGMT" --connections "$PUSH_CONNS" --senders "$senders" --duration "$SECONDS_"
+        stop_system
+      fi
+      if [[ $HAVE_PUSHPIN == 1 ]] && start_pushpin; then
+        measure push "$PUSH_CONNS conns, $senders senders" "pushpin (publish API)" "$run" "$PUSH_METRICS" -- \
+          push-pushpin --url "$URL" --connect-concurrency "$PP_CC" --publish "$PUBLISH" --channel-prefix c \
+          --connections "$PUSH_CONNS" --senders "$senders" --duration "$SECONDS_"
+        stop_system
+      fi
+    done
   done
 fi
 
 if has cluster; then
-  log "scenario cluster: $PUSH_CONNS connections on node a, $PUSH_SENDERS senders through a or b"
+  log "scenario cluster: $PUSH_CONNS connections on node a, $CLUSTER_SENDERS senders through a or b"
   for run in $(seq "$RUNS"); do
     start_nats || break
     if start_cluster_node a && A_URL=$URL && A_MGMT=$MGMT && A_PID=$SYS_PID && start_cluster_node b; then
       B_MGMT=$MGMT; B_PID=$SYS_PID
-      measure cluster "$PUSH_CONNS conns on a, $PUSH_SENDERS senders" "same-node: posted through a" "$run" "$PUSH_METRICS" -- \
-        push --url "$A_URL" --mgmt "$A_MGMT" --connections "$PUSH_CONNS" --senders "$PUSH_SENDERS" --duration "$SECONDS_"
-      measure cluster "$PUSH_CONNS conns on a, $PUSH_SENDERS senders" "cross-node: posted through b" "$run" "$PUSH_METRICS" -- \
-        push --url "$A_URL" --mgmt "$B_MGMT" --connections "$PUSH_CONNS" --senders "$PUSH_SENDERS" --duration "$SECONDS_"
+      measure cluster "$PUSH_CONNS conns on a, $CLUSTER_SENDERS senders" "same-node: posted through a" "$run" "$PUSH_METRICS" -- \
+        push --url "$A_URL" --mgmt "$A_MGMT" --connections "$PUSH_CONNS" --senders "$CLUSTER_SENDERS" --duration "$SECONDS_"
+      measure cluster "$PUSH_CONNS conns on a, $CLUSTER_SENDERS senders" "cross-node: posted through b" "$run" "$PUSH_METRICS" -- \
+        push --url "$A_URL" --mgmt "$B_MGMT" --connections "$PUSH_CONNS" --senders "$CLUSTER_SENDERS" --duration "$SECONDS_"
       measure cluster "connect, $CONNECT_CONC in flight" "switchboard cluster node (MOCK \$connect)" "$run" "connections_per_sec,handshake_p99_us,errors" -- \
         connect --url "$A_URL" --duration "$SECONDS_" --concurrency "$CONNECT_CONC"
       stop "$B_PID"
@@ -499,7 +534,8 @@ CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 PP_V="not installed"; [[ $HAVE_PUSHPIN == 1 ]] && PP_V=$(pushpin --version 2>&1 | head -n1)
 WRK_V="not installed"; [[ $HAVE_WRK == 1 ]] && WRK_V=$(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}')  # wrk -v exits 1
 MODE=$([[ "${BENCH_QUICK:-0}" == 1 ]] && echo "QUICK (smoke test; numbers are not meaningful)" || echo "full")
-"$BIN/bench-report" --input "$RAW" --json-out "$RESULTS/latest.json" --md-out "$RESULTS/latest.md" \
+OUT=${BENCH_OUT:-latest}
+"$BIN/bench-report" --input "$RAW" --json-out "$RESULTS/$OUT.json" --md-out "$RESULTS/$OUT.md" \
   --info "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   --info "mode=$MODE" \
   --info "CPU=${CPU:-unknown}" \
@@ -510,13 +546,14 @@ MODE=$([[ "${BENCH_QUICK:-0}" == 1 ]] && echo "QUICK (smoke test; numbers are no
   --info "pushpin=$PP_V" \
   --info "wrk=$WRK_V" \
   --info "runs=$RUNS, measured seconds=$SECONDS_, warmup=$WARMUP" \
+  --info "load average before / after=$LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)" \
   --note "All processes (systems under test, echo-backend, loadgen, wrk) share this machine's cores over loopback; loadgen and wrk take CPU from the system under test." \
   --note "idle: bytes of RSS added per open connection (Pushpin: the sum over its runner, condure, zurl, pushpin-proxy and pushpin-handler processes); a fresh server process per run." \
-  --note "echo: closed loop, one message in flight per connection; latency is the client-side round trip in µs. echo-http: Switchboard HTTP_PROXY \$default and Pushpin WebSocket-over-HTTP both call echo-backend once per message; wrk POSTs the same body to echo-backend alone." \
-  --note "push: pushes_per_sec counts HTTP 200 answers; delivered_per_sec = messages received / time from the first push to the last receipt; delivered_share = received / accepted (after up to 10 s of draining); latency from the POST to the client's receipt. Pushpin's publish endpoint answers Connection: close, so its senders open a connection per publish; its handler message_rate was raised from Debian's 2500/s to 1,000,000/s." \
+  --note "echo: closed loop, one message in flight per connection; latency is the client-side round trip in µs. echo-http: Switchboard HTTP_PROXY \$default, the bare relay (ws-relay) and Pushpin WebSocket-over-HTTP all call echo-backend once per message; wrk POSTs the same body to echo-backend alone." \
+  --note "push: the bare push server (push-bare) looks the id up in a map and queues the body, nothing else; pushes_per_sec counts HTTP 200 answers; delivered_per_sec = messages received / time from the first push to the last receipt; delivered_share = received / accepted (after up to 10 s of draining); latency from the POST to the client's receipt. Pushpin's publish endpoint answers Connection: close, so its senders open a connection per publish; its handler message_rate was raised from Debian's 2500/s to 1,000,000/s." \
   --note "Pushpin's connections are opened $PP_CC at a time (BENCH_PUSHPIN_OPEN_CONCURRENCY): with ~150 or more handshakes in flight Pushpin 1.36 answers some with 502; the others are opened 200 at a time." \
   --note "connect: connect + handshake + close, new connections per second; handshake_p99_us is the time to the 101 answer." \
   --note "cluster: a NATS server (JetStream, file storage) and two nodes of one cluster on this machine, beside the loadgen; the same push load posted through the node holding the connections (same-node) and through the other node (cross-node: one NATS request/reply per push), and new connections per second on a cluster node (each writes its record to JetStream before the 101)." \
   || { echo "error: bench-report failed" >&2; exit 1; }
-log "wrote $RESULTS/latest.md and $RESULTS/latest.json"
-cat "$RESULTS/latest.md"
+log "wrote $RESULTS/$OUT.md and $RESULTS/$OUT.json"
+cat "$RESULTS/$OUT.md"

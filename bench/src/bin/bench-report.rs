@@ -92,13 +92,116 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
+/// Rows keyed by (scenario, case, system, metric).
+type Rows = BTreeMap<(String, String, String, String), Row>;
+
+/// Switchboard against the bare server that does the same work with nothing else: (scenario,
+/// Switchboard's system, the bare system, rate metric, p50 metric, p99 metric).
+const RATIOS: [(&str, &str, &str, &str, &str, &str); 3] = [
+    (
+        "echo-http",
+        "switchboard (HTTP_PROXY)",
+        "bare relay (ws-relay)",
+        "messages_per_sec",
+        "p50_us",
+        "p99_us",
+    ),
+    (
+        "echo-gateway",
+        "switchboard (MOCK $input.body)",
+        "ws-echo (ceiling)",
+        "messages_per_sec",
+        "p50_us",
+        "p99_us",
+    ),
+    (
+        "push",
+        "switchboard (@connections)",
+        "bare push server (push-bare)",
+        "delivered_per_sec",
+        "latency_p50_us",
+        "latency_p99_us",
+    ),
+];
+
+/// The median of one row, if it has values.
+fn row_median(rows: &Rows, key: (&str, &str, &str, &str)) -> Option<f64> {
+    let (a, b, c, d) = key;
+    let row = rows.get(&(a.into(), b.into(), c.into(), d.into()))?;
+    let mut v = row.values.clone();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(median(&v))
+}
+
+/// Appends the table of Switchboard as a share of the bare servers (medians of the runs).
+fn ratio_table(md: &mut String, order: &[(String, String, String, String)], rows: &Rows) {
+    let mut lines = Vec::new();
+    for (scenario, sut, bare, rate, p50, p99) in RATIOS {
+        let mut cases: Vec<&str> = Vec::new();
+        for (sc, case, _, _) in order {
+            if sc == scenario && !cases.contains(&case.as_str()) {
+                cases.push(case);
+            }
+        }
+        for case in cases {
+            let get =
+                |system: &str, metric: &str| row_median(rows, (scenario, case, system, metric));
+            let (Some(r_sut), Some(r_bare)) = (get(sut, rate), get(bare, rate)) else {
+                continue;
+            };
+            let pct = |a: f64, b: f64| {
+                if b > 0.0 {
+                    format!("{:.1} %", 100.0 * a / b)
+                } else {
+                    "—".into()
+                }
+            };
+            let times = |m: &str| match (get(sut, m), get(bare, m)) {
+                (Some(a), Some(b)) if b > 0.0 => {
+                    format!("{} / {} = {:.2}×", fmt_num(a), fmt_num(b), a / b)
+                }
+                _ => "—".into(),
+            };
+            lines.push(format!(
+                "| {scenario} | {case} | {rate} | {} | {} | {} | {} | {} |",
+                fmt_num(r_sut),
+                fmt_num(r_bare),
+                pct(r_sut, r_bare),
+                times(p50),
+                times(p99),
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "\n## Switchboard against the bare servers (medians)\n");
+    let _ = writeln!(
+        md,
+        "Bare relay: `ws-relay` (one keep-alive backend connection per WebSocket connection); \
+         bare echo: `ws-echo`; bare push server: `push-bare`. Target of issue 18: rate ≥ 85 %, \
+         HTTP p99 ≤ 1.3×.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| scenario | case | rate metric | switchboard | bare | switchboard / bare | p50 µs (sb / bare) | p99 µs (sb / bare) |"
+    );
+    let _ = writeln!(md, "|---|---|---|---:|---:|---:|---|---|");
+    for l in lines {
+        let _ = writeln!(md, "{l}");
+    }
+}
+
 fn main() {
     let args = Args::parse();
     let text = std::fs::read_to_string(&args.input)
         .unwrap_or_else(|e| fatal(format!("{}: {e}", args.input.display())));
     // Keyed by (scenario, case, system, metric), in first-seen order.
     let mut order: Vec<(String, String, String, String)> = Vec::new();
-    let mut rows: BTreeMap<(String, String, String, String), Row> = BTreeMap::new();
+    let mut rows: Rows = BTreeMap::new();
     for (n, l) in text
         .lines()
         .enumerate()
@@ -201,6 +304,7 @@ fn main() {
             "failures": row.failures, "errors": row.errors,
         }));
     }
+    ratio_table(&mut md, &order, &rows);
     problems.dedup();
     if !problems.is_empty() {
         let _ = writeln!(md, "\n## Failures and errors\n");

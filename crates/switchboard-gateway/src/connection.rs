@@ -1,6 +1,8 @@
 //! One task per connection (docs/architecture.md §2): a loop over one `select!` on inbound frames, the
-//! bounded outbound queue, the idle and lifetime timers, and the close signal. It never awaits
-//! a backend itself; `$disconnect` fires exactly once when the loop ends.
+//! bounded outbound queue, the idle and lifetime timers, and the close signal. It never waits
+//! on a backend: an integration call it drives itself (one, while no other is in flight) is one
+//! more branch of that `select!`, and goes on in a task of its own if the loop ends first.
+//! `$disconnect` fires exactly once when the loop ends.
 
 use crate::dispatch::{self, Inbound};
 use crate::outbound::Outbound;
@@ -112,6 +114,8 @@ impl ConnectionTask {
         let close = self.shared.close.clone();
         // A written message has not fully reached the socket yet.
         let mut flushing = false;
+        // The integration call this task drives itself (see `dispatch::message`).
+        let mut call: Option<dispatch::InlineCall> = None;
 
         let ending = loop {
             let reading = permit.is_some() && !flushing;
@@ -135,6 +139,20 @@ impl ConnectionTask {
                 }
                 p = Arc::clone(&inflight).acquire_owned(), if permit.is_none() => {
                     permit = p.ok();
+                }
+                done = inline_call(&mut call), if call.is_some() => {
+                    call = None;
+                    if let Some(reply) = done {
+                        if flushing {
+                            dispatch::queue_reply(&self, reply);
+                        } else {
+                            self.stage.ops.sent(&reply);
+                            match write(&mut ws, reply) {
+                                Ok(pending) => flushing = pending,
+                                Err(_) => break Ending::Lost,
+                            }
+                        }
+                    }
                 }
                 event = socket_event(&mut ws, flushing, reading), if flushing || reading => {
                     let frame = match event {
@@ -163,17 +181,24 @@ impl ConnectionTask {
                     };
                     self.shared.touch();
                     idle_timer.as_mut().reset(Instant::now() + idle);
-                    if let Some(reply) = dispatch::message(&self, inbound, &mut permit).await {
-                        self.stage.ops.sent(&reply);
-                        match write(&mut ws, reply) {
-                            Ok(pending) => flushing = pending,
-                            Err(_) => break Ending::Lost,
+                    match dispatch::message(&self, inbound, &mut permit, call.is_none()).await {
+                        dispatch::Handled::Reply(reply) => {
+                            self.stage.ops.sent(&reply);
+                            match write(&mut ws, reply) {
+                                Ok(pending) => flushing = pending,
+                                Err(_) => break Ending::Lost,
+                            }
                         }
+                        dispatch::Handled::Call(c) => call = Some(c),
+                        dispatch::Handled::Nothing => {}
                     }
                 }
             }
         };
 
+        if let Some(c) = call.take() {
+            dispatch::finish_detached(&self, c);
+        }
         let status = match ending {
             Ending::ClientClosed(status) => {
                 // tungstenite queued the close reply; push it out.
@@ -220,6 +245,14 @@ impl ConnectionTask {
             self.state.plane.forget(id).await;
         })
         .await;
+    }
+}
+
+/// The result of the call the task drives (only polled while there is one).
+async fn inline_call(call: &mut Option<dispatch::InlineCall>) -> Option<crate::outbound::Outbound> {
+    match call.as_mut() {
+        Some(c) => c.await,
+        None => std::future::pending().await,
     }
 }
 

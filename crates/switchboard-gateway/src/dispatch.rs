@@ -4,11 +4,13 @@
 use crate::connection::ConnectionTask;
 use crate::error::{ErrorKind, IntegrationError};
 use crate::integrations::{Integration, IntegrationReply, Invocation, Place};
-use crate::outbound::{Outbound, MAX_MESSAGE_BYTES};
+use crate::outbound::{Outbound, PushError, MAX_MESSAGE_BYTES};
 use crate::runtime::{Route, Stage};
 use crate::server::GatewayState;
 use base64::Engine as _;
 use bytes::Bytes;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use switchboard_core::context::{ConnectionInfo, DisconnectStatus, EventType, RequestContext};
 use switchboard_core::frames;
@@ -25,16 +27,43 @@ pub enum Inbound {
     Binary(Bytes),
 }
 
+/// An integration call the connection task drives itself; it resolves to the message to send.
+pub type InlineCall = Pin<Box<dyn Future<Output = Option<Outbound>> + Send>>;
+
+/// What became of a client message.
+pub enum Handled {
+    /// Answered at once: the connection task writes this.
+    Reply(Outbound),
+    /// A call for the connection task to drive (it had no other call in flight).
+    Call(InlineCall),
+    /// Nothing to send now (a spawned call answers through the outbound queue, if at all).
+    Nothing,
+}
+
 /// Handles one client message. MOCK answers here while its templates are cheap, and the reply
-/// is returned for the connection task to write; others — and MOCK calls whose templates prove
-/// costly — run in their own task, taking the in-flight `permit` with them, and answer through
-/// the outbound queue. The permit stays with the connection when no task is spawned, so the
-/// next message does not wait to acquire one.
+/// is returned for the connection task to write; other calls — and MOCK calls whose templates
+/// prove costly — take the in-flight `permit` with them and are handed back for the
+/// connection task to drive when `inline` (it has no other call in flight: no task spawn, no
+/// hop through the outbound queue), or else run in their own task and answer through the
+/// outbound queue. The permit stays with the connection when no call leaves, so the next
+/// message does not wait to acquire one.
 pub async fn message(
     task: &ConnectionTask,
     inbound: Inbound,
     permit: &mut Option<OwnedSemaphorePermit>,
-) -> Option<Outbound> {
+    inline: bool,
+) -> Handled {
+    handle(task, inbound, permit, inline)
+        .await
+        .unwrap_or(Handled::Nothing)
+}
+
+async fn handle(
+    task: &ConnectionTask,
+    inbound: Inbound,
+    permit: &mut Option<OwnedSemaphorePermit>,
+    inline: bool,
+) -> Option<Handled> {
     let shared = &task.shared;
     let info = &shared.info;
     let runtime = task.state.runtime.load();
@@ -55,13 +84,13 @@ pub async fn message(
     let definition = &stage.definition;
     let key = definition.route_selection.select_route(body.as_str());
     let Some(route) = definition.route_for(key.as_deref()) else {
-        return Some(stage.ops.unrouted(info, body.len()));
+        return Some(Handled::Reply(stage.ops.unrouted(info, body.len())));
     };
     if let Some(frame) = stage.ops.admit_message(info, &route.key, body.len()) {
-        return Some(frame);
+        return Some(Handled::Reply(frame));
     }
     if let Some(frame) = crate::validation::reject(route, info, body.as_str()) {
-        return Some(Outbound::Text(frame.into()));
+        return Some(Handled::Reply(Outbound::Text(frame.into())));
     }
     // MOCK needs no I/O: it runs here while its renders stay within the inline budget. Not
     // through `Integration::invoke`, whose future is sized for every integration type and
@@ -80,7 +109,7 @@ pub async fn message(
         if let Some(result) = mock.invoke_inline(&inv) {
             let result = deliverable(route, result);
             stage.ops.record(&inv, started, &result);
-            return reply(route, &ctx, result);
+            return reply(route, &ctx, result).map(Handled::Reply);
         }
         // Too costly to finish here: the same request goes on in its own task.
         begun = Some(Begun {
@@ -92,10 +121,8 @@ pub async fn message(
     }
     let permit = permit.take();
     let (shared, route, stage) = (Arc::clone(shared), Arc::clone(route), Arc::clone(stage));
-    let outbound = Arc::clone(&task.outbound);
     let state = Arc::clone(&task.state);
-    // Tracked: shutdown waits for calls in flight as it waits for `$disconnect`s.
-    task.state.tasks.spawn(async move {
+    let call = async move {
         let extension = stage.event_extensions.then(|| {
             state
                 .plane
@@ -132,12 +159,40 @@ pub async fn message(
             .observe_from(&inv, started, async { deliverable(&route, call.await) })
             .await;
         drop(permit);
-        if let Some(out) = reply(&route, &ctx, result) {
+        reply(&route, &ctx, result)
+    };
+    if inline {
+        return Some(Handled::Call(Box::pin(call)));
+    }
+    let outbound = Arc::clone(&task.outbound);
+    // Tracked: shutdown waits for calls in flight as it waits for `$disconnect`s.
+    task.state.tasks.spawn(async move {
+        if let Some(out) = call.await {
             // Waits for room: a reply is never dropped because the client reads slowly.
             let _ = outbound.push(out).await;
         }
     });
     None
+}
+
+/// The reply of a call the connection task drove, when the socket cannot take it now: it
+/// goes through the outbound queue like a spawned call's, waiting for room in a task of its
+/// own when the queue is full (a reply is never dropped because the client reads slowly).
+pub fn queue_reply(task: &ConnectionTask, out: Outbound) {
+    if let Err(PushError::QueueFull) = task.outbound.try_push(out.clone()) {
+        let outbound = Arc::clone(&task.outbound);
+        task.state.tasks.spawn(async move {
+            let _ = outbound.push(out).await;
+        });
+    }
+}
+
+/// A call the connection task was driving when it ended: it runs to completion in its own
+/// task, as a spawned call would (its reply has nowhere to go).
+pub fn finish_detached(task: &ConnectionTask, call: InlineCall) {
+    task.state.tasks.spawn(async move {
+        let _ = call.await;
+    });
 }
 
 /// A MOCK request that began inline and goes on in its own task: its ids and start time.

@@ -1,14 +1,12 @@
-//! Outbound HTTP: one keep-alive pool per integration, `TCP_NODELAY`, no retries, a deadline
+//! Outbound HTTP: one keep-alive pool per integration (`pool.rs`), `TCP_NODELAY`, no retries, a deadline
 //! per call and a cap on concurrent calls (architecture "Performance rules").
 
+use super::pool::Pool;
 use crate::error::{ErrorKind, IntegrationError};
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -32,7 +30,7 @@ pub struct HttpReply {
 /// A pooled client with a concurrency cap.
 #[derive(Clone)]
 pub struct BackendClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pool: Arc<Pool>,
     slots: Arc<Semaphore>,
     timeout: Duration,
     max_reply_bytes: usize,
@@ -64,13 +62,8 @@ impl BackendClient {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(4096)
-            .retry_canceled_requests(false)
-            .build(https);
         Ok(Self {
-            client,
+            pool: Pool::new(https, Duration::from_secs(90), 4096),
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
             timeout,
             max_reply_bytes,
@@ -90,13 +83,9 @@ impl BackendClient {
             let _slot = self.slots.acquire().await.map_err(|_| {
                 IntegrationError::internal(ErrorKind::Saturated, "the call pool is closed")
             })?;
-            let response = self.client.request(request).await.map_err(|e| {
-                if e.is_connect() {
-                    IntegrationError::backend(ErrorKind::Unreachable, error_chain(&e))
-                } else {
-                    IntegrationError::backend(ErrorKind::BadReply, error_chain(&e))
-                }
-            })?;
+            // Boxed, as hyper-util's client boxed its response future: the future of every
+            // call task stays small (moving a large one costs more than the allocation).
+            let (response, lease) = Box::pin(self.pool.send(request)).await?;
             let (parts, body) = response.into_parts();
             let limit = self.max_reply_bytes;
             let body = Limited::new(body, limit)
@@ -113,6 +102,7 @@ impl BackendClient {
                     ),
                 })?
                 .to_bytes();
+            lease.release();
             Ok(HttpReply {
                 status: parts.status,
                 headers: parts.headers,
@@ -125,7 +115,8 @@ impl BackendClient {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// The error's text followed by its sources'.
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

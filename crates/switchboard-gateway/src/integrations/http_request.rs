@@ -5,10 +5,11 @@
 use super::{Invocation, UriTemplate};
 use crate::error::{BuildError, ErrorKind, IntegrationError};
 use bytes::Bytes;
-use http::header::USER_AGENT;
+use http::header::{HOST, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use std::sync::{Arc, Mutex};
 use switchboard_core::config::IntegrationConfig;
 use switchboard_core::context::EventType;
 use switchboard_core::ids::trace_id;
@@ -34,6 +35,22 @@ pub struct HttpTarget {
     method: Method,
     uri: UriTemplate,
     parameters: Vec<(Destination, Source)>,
+    /// The parts of the last request head that repeat from message to message.
+    head: Mutex<Option<Arc<HeadCache>>>,
+}
+
+/// What the last request's head had that the next one most likely shares: the API's own
+/// headers and the parsed URL. Checked against the current values before use, so a reload
+/// or another stage's variables only cost a rebuild.
+#[derive(Debug)]
+struct HeadCache {
+    api_id: String,
+    api_id_header: Option<HeaderValue>,
+    user_agent: Option<HeaderValue>,
+    /// `Host` for the URL (the pool sets the same when a request has none).
+    host: Option<HeaderValue>,
+    url: String,
+    uri: Uri,
 }
 
 impl HttpTarget {
@@ -74,6 +91,7 @@ impl HttpTarget {
             method,
             uri,
             parameters,
+            head: Mutex::new(None),
         })
     }
 
@@ -114,12 +132,16 @@ impl HttpTarget {
         } else if let Ok(v) = HeaderValue::try_from(trace_id(ctx.request_time_epoch / 1000)) {
             headers.insert(TRACE_ID, v);
         }
-        let api_id = &ctx.connection.api_id;
-        if let Ok(v) = HeaderValue::from_str(api_id) {
-            headers.insert(API_ID, v);
+        let mut url = self.uri.render(&inv.stage.variables);
+        let head = self.head(&ctx.connection.api_id, &url)?;
+        if let Some(v) = &head.api_id_header {
+            headers.insert(API_ID, v.clone());
         }
-        if let Ok(v) = HeaderValue::try_from(format!("AmazonAPIGateway_{api_id}")) {
-            headers.insert(USER_AGENT, v);
+        if let Some(v) = &head.user_agent {
+            headers.insert(USER_AGENT, v.clone());
+        }
+        if let Some(v) = &head.host {
+            headers.insert(HOST, v.clone());
         }
         for (name, value) in defaults {
             if !headers.contains_key(name) {
@@ -142,12 +164,12 @@ impl HttpTarget {
                 }
             }
         }
-        let mut url = self.uri.render(&inv.stage.variables);
-        append_query(&mut url, &query);
-        // Stage variables can make the URL invalid: the configuration's fault, not the backend's.
-        let uri: Uri = url.parse().map_err(|e| {
-            IntegrationError::internal(ErrorKind::Target, format!("{url} is not a valid URL: {e}"))
-        })?;
+        let uri = if query.is_empty() {
+            head.uri.clone()
+        } else {
+            append_query(&mut url, &query);
+            parse_url(&url)?
+        };
 
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = self.method.clone();
@@ -155,6 +177,34 @@ impl HttpTarget {
         *request.headers_mut() = headers;
         Ok(request)
     }
+}
+
+impl HttpTarget {
+    /// The cached head parts for `api_id` and `url`, rebuilt when either changed.
+    fn head(&self, api_id: &str, url: &str) -> Result<Arc<HeadCache>, IntegrationError> {
+        let cached = self.head.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(c) = cached.filter(|c| c.api_id == api_id && c.url == url) {
+            return Ok(c);
+        }
+        let uri = parse_url(url)?;
+        let fresh = Arc::new(HeadCache {
+            api_id: api_id.to_owned(),
+            api_id_header: HeaderValue::from_str(api_id).ok(),
+            user_agent: HeaderValue::try_from(format!("AmazonAPIGateway_{api_id}")).ok(),
+            host: super::pool::host_value(&uri),
+            url: url.to_owned(),
+            uri,
+        });
+        *self.head.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&fresh));
+        Ok(fresh)
+    }
+}
+
+/// Stage variables can make the URL invalid: the configuration's fault, not the backend's.
+fn parse_url(url: &str) -> Result<Uri, IntegrationError> {
+    url.parse().map_err(|e| {
+        IntegrationError::internal(ErrorKind::Target, format!("{url} is not a valid URL: {e}"))
+    })
 }
 
 fn append_query(url: &mut String, pairs: &[(String, String)]) {

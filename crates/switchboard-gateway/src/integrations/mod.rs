@@ -8,6 +8,7 @@ mod http_request;
 mod lambda;
 mod mock;
 mod non_proxy;
+mod pool;
 mod signing;
 mod templates;
 
