@@ -534,27 +534,13 @@ impl Compiler {
                 ("AuthorizationType", Node::str(at, "NONE")),
                 (
                     "Target",
-                    Node::map(
+                    join(
                         at,
-                        vec![(
-                            "Fn::Join",
-                            Node::new(
-                                at,
-                                Value::List(vec![
-                                    Node::str(at, "/"),
-                                    Node::new(
-                                        at,
-                                        Value::List(vec![
-                                            Node::str(at, "integrations"),
-                                            Node::map(
-                                                at,
-                                                vec![("Ref", Node::str(at, integration.clone()))],
-                                            ),
-                                        ]),
-                                    ),
-                                ]),
-                            ),
-                        )],
+                        "/",
+                        vec![
+                            Node::str(at, "integrations"),
+                            Node::map(at, vec![("Ref", Node::str(at, integration.clone()))]),
+                        ],
                     ),
                 ),
             ];
@@ -720,28 +706,29 @@ fn function_arn(at: Position, logical: &str) -> Node {
 /// `arn:PARTITION:apigateway:REGION:lambda:path/2015-03-31/functions/ARN/invocations`.
 fn invocation_uri(at: Position, arn: Node) -> Node {
     let reference = |name: &str| Node::map(at, vec![("Ref", Node::str(at, name))]);
+    join(
+        at,
+        "",
+        vec![
+            Node::str(at, "arn:"),
+            reference("AWS::Partition"),
+            Node::str(at, ":apigateway:"),
+            reference("AWS::Region"),
+            Node::str(at, ":lambda:path/2015-03-31/functions/"),
+            arn,
+            Node::str(at, "/invocations"),
+        ],
+    )
+}
+
+/// `{"Fn::Join": [separator, parts]}`.
+fn join(at: Position, separator: &str, parts: Vec<Node>) -> Node {
+    let list = |items| Node::new(at, Value::List(items));
     Node::map(
         at,
         vec![(
             "Fn::Join",
-            Node::new(
-                at,
-                Value::List(vec![
-                    Node::str(at, ""),
-                    Node::new(
-                        at,
-                        Value::List(vec![
-                            Node::str(at, "arn:"),
-                            reference("AWS::Partition"),
-                            Node::str(at, ":apigateway:"),
-                            reference("AWS::Region"),
-                            Node::str(at, ":lambda:path/2015-03-31/functions/"),
-                            arn,
-                            Node::str(at, "/invocations"),
-                        ]),
-                    ),
-                ]),
-            ),
+            list(vec![Node::str(at, separator), list(parts)]),
         )],
     )
 }
