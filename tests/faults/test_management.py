@@ -27,26 +27,34 @@ def chunked_post_head(host: str) -> bytes:
     ).encode()
 
 
+def unsigned_chunked_bodies(url: str, host: str, socks: list) -> list[int]:
+    """200 unsigned chunked `POST @connections` to `url`, each sending up to 1 MB as far as
+    the gateway takes it; the sockets go into `socks` (closed by the caller); their statuses
+    (0: closed without one)."""
+    chunk = b"%x\r\n%s\r\n" % (65536, b"z" * 65536)
+    for _ in range(200):
+        s = attack.http_connection(url)
+        s.sendall(chunked_post_head(host))
+        socks.append(s)
+    statuses = []
+    for s in socks:
+        s.settimeout(0.5)
+        try:
+            for _ in range(16):
+                s.sendall(chunk)
+        except OSError:
+            pass
+        statuses.append(attack.read_status(s))
+    return statuses
+
+
 def test_unsigned_bodies_are_refused_before_they_are_read(start_gateway):
     gw = start_gateway(attack.config(management=SIGV4))
     host = gw.mgmt_url.split("//", 1)[1]
     before = attack.rss(gw.proc.pid)
-    chunk = b"%x\r\n%s\r\n" % (65536, b"z" * 65536)
     socks = []
     try:
-        for _ in range(200):
-            s = attack.http_connection(gw.mgmt_url)
-            s.sendall(chunked_post_head(host))
-            socks.append(s)
-        statuses = []
-        for s in socks:
-            s.settimeout(0.5)
-            try:
-                for _ in range(16):  # up to 1 MB each, as far as the gateway takes it
-                    s.sendall(chunk)
-            except OSError:
-                pass
-            statuses.append(attack.read_status(s))
+        statuses = unsigned_chunked_bodies(gw.mgmt_url, host, socks)
         assert set(statuses) <= {403, 0}, statuses
         assert 403 in statuses
         grown = attack.rss(gw.proc.pid) - before
@@ -108,22 +116,9 @@ def test_connections_calls_on_the_websocket_listener_have_the_same_bounds(start_
     )
     host = gw.ws_url.split("//", 1)[1].split("/", 1)[0]
     before = attack.rss(gw.proc.pid)
-    chunk = b"%x\r\n%s\r\n" % (65536, b"z" * 65536)
     socks = []
     try:
-        for _ in range(200):
-            s = attack.http_connection(gw.ws_url)
-            s.sendall(chunked_post_head(host))
-            socks.append(s)
-        statuses = []
-        for s in socks:
-            s.settimeout(0.5)
-            try:
-                for _ in range(16):
-                    s.sendall(chunk)
-            except OSError:
-                pass
-            statuses.append(attack.read_status(s))
+        statuses = unsigned_chunked_bodies(gw.ws_url, host, socks)
         assert set(statuses) <= {403, 0}, statuses
         assert 403 in statuses
         grown = attack.rss(gw.proc.pid) - before

@@ -93,16 +93,8 @@ pub(crate) fn collection_mut<'s>(
     state: &'s mut ControlState,
     collection: &Collection,
 ) -> Result<&'s mut dyn Store, ControlError> {
-    let api_id = match collection {
-        Collection::Apis => return Ok(&mut state.apis),
-        Collection::Routes { api }
-        | Collection::RouteResponses { api, .. }
-        | Collection::Integrations { api }
-        | Collection::IntegrationResponses { api, .. }
-        | Collection::Authorizers { api }
-        | Collection::Models { api }
-        | Collection::Stages { api }
-        | Collection::Deployments { api } => api,
+    let Some(api_id) = collection.api() else {
+        return Ok(&mut state.apis);
     };
     let api = api_mut(state, api_id)?;
     Ok(match collection {

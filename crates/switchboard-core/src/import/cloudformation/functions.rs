@@ -125,17 +125,7 @@ impl Converter<'_> {
 
     fn function_string(&mut self, r: &Resource, sam: bool, name: &str) -> Option<String> {
         let value = self.function_prop(r, sam, name)?;
-        match value.scalar_text() {
-            Some(text) => Some(text),
-            None => {
-                self.error(
-                    r,
-                    name,
-                    format!("{name} must be a string, not {}", value.kind()),
-                );
-                None
-            }
-        }
+        self.text(r, name, &value)
     }
 
     fn function_integer(&mut self, r: &Resource, sam: bool, name: &str) -> Option<u64> {

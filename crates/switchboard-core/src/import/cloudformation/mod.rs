@@ -308,6 +308,11 @@ impl Converter<'_> {
 
     pub(crate) fn string(&mut self, r: &Resource, name: &str) -> Option<String> {
         let value = self.prop(r, name)?;
+        self.text(r, name, &value)
+    }
+
+    /// The text of property `name`'s `value`, or an error at it when it is not a string.
+    pub(crate) fn text(&mut self, r: &Resource, name: &str, value: &Node) -> Option<String> {
         match value.scalar_text() {
             Some(text) => Some(text),
             None => {
