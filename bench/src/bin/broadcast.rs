@@ -41,6 +41,9 @@ struct Args {
     /// Gateway process ids whose CPU time is measured.
     #[arg(long)]
     pid: Vec<u32>,
+    /// Name of the setup, printed with the results.
+    #[arg(long, default_value = "switchboard")]
+    label: String,
     /// Message each client sends to learn its connection id.
     #[arg(long, default_value = r#"{"action":"whoami"}"#)]
     whoami: String,
@@ -98,7 +101,7 @@ async fn main() {
                 while let Some(Ok(m)) = ws.next().await {
                     if let Message::Text(t) = m {
                         let round = tally.round.load(Ordering::Acquire);
-                        if t.as_str().starts_with(&format!("r{round}:")) {
+                        if round_of(t.as_str()) == Some(round) {
                             let now = tally.origin.elapsed().as_nanos() as u64;
                             tally.last_ns.fetch_max(now, Ordering::AcqRel);
                             tally.delivered.fetch_add(1, Ordering::AcqRel);
@@ -146,6 +149,7 @@ async fn main() {
     }
     let mut rounds = Vec::new();
     let cpu_before = cpu_ticks(&args.pid);
+    let client_before = cpu_ticks(&[std::process::id()]);
     let mut total_delivered = 0usize;
     for round in 0..args.rounds {
         tally.delivered.store(0, Ordering::Release);
@@ -180,21 +184,33 @@ async fn main() {
         }));
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let cpu_after = cpu_ticks(&args.pid);
-    // Clock ticks (100 per second on Linux) over every round, sleeps included.
-    let cpu_seconds = (cpu_after - cpu_before) as f64 / 100.0;
+    // Over every round, sleeps included (nobody works during them).
+    let (user, system) = cpu_before.per_delivery(cpu_ticks(&args.pid), total_delivered);
+    let (client_user, client_system) =
+        client_before.per_delivery(cpu_ticks(&[std::process::id()]), total_delivered);
     println!(
         "{}",
         serde_json::json!({
+            "setup": args.label,
             "connections": args.connections,
             "nodes": args.ws.len(),
             "size": args.size,
             "rounds": rounds,
-            "gateway_cpu_seconds": cpu_seconds,
-            "gateway_cpu_us_per_delivery": cpu_seconds * 1e6 / (total_delivered.max(1) as f64),
+            "gateway_cpu_us_per_delivery": user + system,
+            "gateway_user_us_per_delivery": user,
+            "gateway_system_us_per_delivery": system,
+            // The clients' own cost shares the machine's cores with the gateway.
+            "client_cpu_us_per_delivery": client_user + client_system,
         })
     );
     std::process::exit(0);
+}
+
+/// The round a delivery belongs to: its body starts with `r{round}:` (parsed without
+/// allocating, so the clients' own cost per delivery stays small on a shared machine).
+fn round_of(body: &str) -> Option<usize> {
+    let (round, _) = body.strip_prefix('r')?.split_once(':')?;
+    round.parse().ok()
 }
 
 /// One management call on a fresh HTTP/1.1 connection: (status, body).
@@ -226,8 +242,8 @@ async fn call(base: &str, method: &str, path: &str, body: Bytes) -> Result<(u16,
     Ok((status, body))
 }
 
-/// utime + stime of every process, in clock ticks.
-fn cpu_ticks(pids: &[u32]) -> u64 {
+/// utime and stime of every process, summed.
+fn cpu_ticks(pids: &[u32]) -> Cpu {
     pids.iter()
         .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
         .filter_map(|stat| {
@@ -236,7 +252,28 @@ fn cpu_ticks(pids: &[u32]) -> u64 {
             let fields: Vec<&str> = rest.split_whitespace().collect();
             let utime: u64 = fields.get(11)?.parse().ok()?;
             let stime: u64 = fields.get(12)?.parse().ok()?;
-            Some(utime + stime)
+            Some(Cpu {
+                user: utime,
+                system: stime,
+            })
         })
-        .sum()
+        .fold(Cpu::default(), |a, b| Cpu {
+            user: a.user + b.user,
+            system: a.system + b.system,
+        })
+}
+
+/// CPU time in clock ticks (100 per second on Linux).
+#[derive(Default, Clone, Copy)]
+struct Cpu {
+    user: u64,
+    system: u64,
+}
+
+impl Cpu {
+    /// Microseconds per delivery spent from `self` to `later`: (user, system).
+    fn per_delivery(self, later: Cpu, deliveries: usize) -> (f64, f64) {
+        let us = |ticks: u64| ticks as f64 * 1e4 / deliveries.max(1) as f64;
+        (us(later.user - self.user), us(later.system - self.system))
+    }
 }

@@ -3,8 +3,10 @@
 //! A WebSocket listener registers each connection in a map under a new id and answers any text
 //! message `{"action":"whoami"}` with `{"connectionId":"ID"}` (what `loadgen push` asks); an
 //! HTTP/1.1 listener takes `POST …/@connections/{id}`, looks the id up and queues the body for
-//! that connection (200), or answers 410 for an unknown id and 429 when its queue is full. No
-//! authentication, events or metrics. Prints `listening on ws://ADDR/` and
+//! that connection (200), or answers 410 for an unknown id and 429 when its queue is full. It is
+//! also the bare limit for broadcasts (`bench/broadcast.sh`): `PUT …/groups/{group}` answers 204
+//! (every connection is in every group) and `POST …/@groups/{group}` queues one shared body for
+//! every connection, answering `{"queued":N,"skipped":M}`. No authentication, events or metrics. Prints `listening on ws://ADDR/` and
 //! `management API on http://ADDR` (the same lines as `switchboard serve`).
 #![forbid(unsafe_code)]
 
@@ -49,8 +51,15 @@ fn respond(status: StatusCode) -> Response<Full<Bytes>> {
     r
 }
 
-/// `POST …/@connections/{id}`: queues the body for connection `id`.
+/// `POST …/@connections/{id}`: queues the body for connection `id`; `POST …/@groups/{group}`
+/// queues it for every connection; `PUT …/groups/{group}` (a join) is accepted as a no-op.
 async fn push(registry: Registry, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() == hyper::Method::PUT && req.uri().path().contains("/groups/") {
+        return respond(StatusCode::NO_CONTENT);
+    }
+    if req.method() == hyper::Method::POST && req.uri().path().contains("/@groups/") {
+        return broadcast(registry, req).await;
+    }
     let id = req
         .uri()
         .path()
@@ -59,12 +68,9 @@ async fn push(registry: Registry, req: Request<Incoming>) -> Response<Full<Bytes
     let Some(id) = id.filter(|_| req.method() == hyper::Method::POST) else {
         return respond(StatusCode::NOT_FOUND);
     };
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return respond(StatusCode::PAYLOAD_TOO_LARGE),
-    };
-    let Ok(text) = Utf8Bytes::try_from(body) else {
-        return respond(StatusCode::BAD_REQUEST);
+    let text = match text_body(req).await {
+        Ok(text) => text,
+        Err(status) => return respond(status),
     };
     let sender = match registry.read() {
         Ok(map) => map.get(&id).cloned(),
@@ -75,6 +81,34 @@ async fn push(registry: Registry, req: Request<Incoming>) -> Response<Full<Bytes
         Some(Err(mpsc::error::TrySendError::Full(_))) => respond(StatusCode::TOO_MANY_REQUESTS),
         _ => respond(StatusCode::GONE),
     }
+}
+
+/// The request's body as text, or the status refusing it.
+async fn text_body(req: Request<Incoming>) -> Result<Utf8Bytes, StatusCode> {
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Err(StatusCode::PAYLOAD_TOO_LARGE),
+    };
+    Utf8Bytes::try_from(body).map_err(|_| StatusCode::BAD_REQUEST)
+}
+
+/// Queues one body (shared, not copied) for every connection; a full queue is skipped.
+async fn broadcast(registry: Registry, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let text = match text_body(req).await {
+        Ok(text) => text,
+        Err(status) => return respond(status),
+    };
+    let (mut queued, mut skipped) = (0u64, 0u64);
+    if let Ok(map) = registry.read() {
+        for sender in map.values() {
+            match sender.try_send(text.clone()) {
+                Ok(()) => queued += 1,
+                Err(_) => skipped += 1,
+            }
+        }
+    }
+    let answer = format!(r#"{{"queued":{queued},"skipped":{skipped}}}"#);
+    Response::new(Full::new(Bytes::from(answer)))
 }
 
 /// Serves one WebSocket connection registered as `id`.

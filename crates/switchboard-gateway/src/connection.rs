@@ -111,7 +111,6 @@ impl ConnectionTask {
         tokio::pin!(idle_timer, lifetime);
         let inflight = Arc::new(Semaphore::new(self.max_inflight));
         let mut permit: Option<OwnedSemaphorePermit> = None;
-        let close = self.shared.close.clone();
         // A written message has not fully reached the socket yet.
         let mut flushing = false;
         // The integration call this task drives itself (see `dispatch::message`).
@@ -121,7 +120,7 @@ impl ConnectionTask {
             let reading = permit.is_some() && !flushing;
             tokio::select! {
                 biased;
-                _ = close.cancelled() => {
+                _ = self.shared.closing() => {
                     break match self.shared.close_cause() {
                         CloseCause::Deleted => Ending::ServerCloses(1000, ""),
                         _ => Ending::ServerCloses(1001, GOING_AWAY),
@@ -137,7 +136,8 @@ impl ConnectionTask {
                     }
                     idle_timer.as_mut().reset(Instant::now() + idle);
                 }
-                p = Arc::clone(&inflight).acquire_owned(), if permit.is_none() => {
+                // Lazy: the branch's future is built on every turn, the permit only when polled.
+                p = async { Arc::clone(&inflight).acquire_owned().await }, if permit.is_none() => {
                     permit = p.ok();
                 }
                 done = inline_call(&mut call), if call.is_some() => {

@@ -7,8 +7,10 @@
 //! (`outboundQueueBytes`), so a client that does not read holds a bounded amount of memory.
 
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::task::Poll;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -68,8 +70,9 @@ pub struct OutboundQueue {
     state: Mutex<State>,
     capacity: usize,
     max_bytes: usize,
-    /// Wakes the connection task when a message arrives.
-    readable: Notify,
+    /// Wakes the connection task (the one reader) when a message arrives: lock-free, unlike
+    /// a `Notify`, whose waiter list is locked on every wait (this is on every push's path).
+    readable: AtomicWaker,
     /// Wakes senders waiting for room.
     writable: Notify,
 }
@@ -90,7 +93,7 @@ impl OutboundQueue {
             state: Mutex::new(State::default()),
             capacity: capacity.max(1),
             max_bytes,
-            readable: Notify::new(),
+            readable: AtomicWaker::new(),
             writable: Notify::new(),
         }
     }
@@ -136,21 +139,25 @@ impl OutboundQueue {
             state.bytes += len;
             state.items.push_back(message);
         }
-        self.readable.notify_one();
+        self.readable.wake();
         Ok(())
     }
 
-    /// The next message; waits until one is queued. Cancel-safe.
+    /// The next message; waits until one is queued. Cancel-safe. One reader at a time (the
+    /// connection task): a second would take the first's wake-up.
     pub async fn pop(&self) -> Outbound {
-        loop {
-            let arrived = self.readable.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
+        std::future::poll_fn(|cx| {
             if let Some(m) = self.try_pop() {
-                return m;
+                return Poll::Ready(m);
             }
-            arrived.await;
-        }
+            self.readable.register(cx.waker());
+            // A push between the first look and the registration woke nobody: look again.
+            match self.try_pop() {
+                Some(m) => Poll::Ready(m),
+                None => Poll::Pending,
+            }
+        })
+        .await
     }
 
     fn try_pop(&self) -> Option<Outbound> {

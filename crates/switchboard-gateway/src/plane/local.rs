@@ -5,12 +5,13 @@ use super::index::Index;
 use super::op::{ConnectionSnapshot, GroupLimit, Op, Outcome, Payload, Target};
 use super::stage_op::{StageOp, StageOutcome};
 use crate::outbound::{Outbound, OutboundQueue, PushError};
+use futures_util::task::AtomicWaker;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
+use std::task::Poll;
 use switchboard_core::context::{now_millis, ConnectionInfo, EventExtension};
 use switchboard_core::ids::AwsId;
-use tokio_util::sync::CancellationToken;
 
 /// Why the gateway closes a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +32,11 @@ pub struct ConnectionShared {
     pub info: ConnectionInfo,
     /// `lastActiveAt`, epoch milliseconds.
     pub last_active_at: AtomicI64,
-    /// Cancelled when the gateway wants the connection closed.
-    pub close: CancellationToken,
+    /// Why the gateway wants the connection closed ([`CloseCause::None`] while it does not).
     cause: AtomicU8,
+    /// Wakes the connection task when a close is requested (lock-free: the task waits on it
+    /// on every turn of its loop).
+    close_waker: AtomicWaker,
 }
 
 impl ConnectionShared {
@@ -43,8 +46,8 @@ impl ConnectionShared {
         Self {
             info,
             last_active_at: AtomicI64::new(connected),
-            close: CancellationToken::new(),
             cause: AtomicU8::new(CloseCause::None as u8),
+            close_waker: AtomicWaker::new(),
         }
     }
 
@@ -56,7 +59,28 @@ impl ConnectionShared {
             Ordering::AcqRel,
             Ordering::Acquire,
         );
-        self.close.cancel();
+        self.close_waker.wake();
+    }
+
+    /// Whether a close was requested.
+    pub fn is_closing(&self) -> bool {
+        self.close_cause() != CloseCause::None
+    }
+
+    /// Completes once a close is requested. One waiter at a time (the connection task).
+    pub async fn closing(&self) {
+        std::future::poll_fn(|cx| {
+            if self.is_closing() {
+                return Poll::Ready(());
+            }
+            self.close_waker.register(cx.waker());
+            // A request between the first look and the registration woke nobody.
+            match self.is_closing() {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
+        })
+        .await
     }
 
     /// Why the close was requested.
@@ -247,7 +271,7 @@ impl LocalConnections {
     /// is checked once and shared by every member's queue.
     pub fn apply_stage(&self, op: &StageOp) -> StageOutcome {
         let inner = self.read();
-        let live = |id: &AwsId| inner.map.get(id).filter(|h| !h.shared.close.is_cancelled());
+        let live = |id: &AwsId| inner.map.get(id).filter(|h| !h.shared.is_closing());
         match op {
             StageOp::Broadcast {
                 scope,
@@ -358,9 +382,7 @@ impl LocalConnections {
             .get(&target.connection_id)
             .filter(|h| {
                 let info = &h.shared.info;
-                !h.shared.close.is_cancelled()
-                    && info.api_id == target.api_id
-                    && info.stage == target.stage
+                !h.shared.is_closing() && info.api_id == target.api_id && info.stage == target.stage
             })
             .cloned()
     }
