@@ -140,16 +140,23 @@ def handler(event: dict):
     return {"statusCode": 200}
 
 
+CONNECT_ROUTE = '[apis.compat.routes."$connect"]\ntarget = "integrations/lambda"\n'
+
+
+def guarded_config(backend, authorization: str, *, server_limits: str = "") -> str:
+    """`support.api_config` (API `compat`, stage `dev`) with SigV4 management and
+    `authorization` (TOML lines such as `authorizationType = "AWS_IAM"`) on its `$connect`."""
+    text = support.api_config(backend, auth="sigv4", credentials=[KEY], region=REGION,
+                              server_limits=server_limits)
+    assert CONNECT_ROUTE in text, "support.api_config changed its $connect route"
+    return text.replace(CONNECT_ROUTE, CONNECT_ROUTE + authorization.rstrip("\n") + "\n")
+
+
 def config(backend, *, server_limits: str = "", stage_settings: str = "") -> str:
     """`support.api_config` with SigV4 management and a REQUEST authorizer on `$connect`
     (identity: `?user=`)."""
-    text = support.api_config(backend, auth="sigv4", credentials=[KEY], region=REGION,
-                              server_limits=server_limits)
-    text = text.replace(
-        '[apis.compat.routes."$connect"]\ntarget = "integrations/lambda"\n',
-        '[apis.compat.routes."$connect"]\ntarget = "integrations/lambda"\n'
-        'authorizationType = "CUSTOM"\nauthorizerId = "gate"\n',
-    )
+    text = guarded_config(backend, 'authorizationType = "CUSTOM"\nauthorizerId = "gate"',
+                          server_limits=server_limits)
     if stage_settings:
         text = text.replace("[apis.compat.stages.dev]\n", f"[apis.compat.stages.dev]\n{stage_settings}\n")
     text += (

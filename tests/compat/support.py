@@ -1,6 +1,6 @@
 """Helpers of the compatibility suite: run the built `switchboard` binary, a one-API config
-whose routes invoke Lambda handlers (lambda_backend.py), and a raw WebSocket client that can
-stop reading.
+whose routes invoke Lambda handlers (lambda_backend.py), a plain HTTP backend for `HTTP_PROXY`,
+upgrade URLs presigned for `AWS_IAM`, and a raw WebSocket client that can stop reading.
 
 Nothing here talks to anything but 127.0.0.1.
 """
@@ -15,11 +15,16 @@ import subprocess
 import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from typing import Callable
+from urllib.parse import parse_qs, quote, urlsplit
 
 import boto3
+from botocore.auth import SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from lambda_backend import LambdaBackend  # noqa: F401 (re-exported for the tests)
 
@@ -198,6 +203,72 @@ def mgmt_client(
             read_timeout=30,
         ),
     )
+
+
+def presigned(ws_url: str, key: tuple[str, str], region: str) -> str:
+    """`ws://…` presigned by botocore for execute-api (the `AWS_IAM` upgrade), as browser
+    clients do it."""
+    http_url = "http" + ws_url[len("ws"):]
+    request = AWSRequest(method="GET", url=http_url)
+    SigV4QueryAuth(Credentials(*key), "execute-api", region, expires=300).add_auth(request)
+    return "ws" + request.prepare().url[len("http"):]
+
+
+class HttpBackend:
+    """A plain HTTP backend (for `HTTP_PROXY` integrations) on 127.0.0.1: every request is
+    recorded as a dict (`method`, `path`, `query` as parse_qs gives it, `headers` with lowercase
+    names, `body`) and answered by `reply(request) -> (status, [(header, value), …], body)`;
+    header values are sent as Latin-1, as http.server does."""
+
+    def __init__(self, reply: Callable[[dict], tuple[int, list[tuple[str, str]], bytes]]):
+        self.requests: list[dict] = []
+        self._cond = threading.Condition()
+        backend = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _any(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parts = urlsplit(self.path)
+                request = {
+                    "method": self.command,
+                    "path": parts.path,
+                    "query": parse_qs(parts.query),
+                    "headers": {name.lower(): value for name, value in self.headers.items()},
+                    "body": body,
+                }
+                with backend._cond:
+                    backend.requests.append(request)
+                    backend._cond.notify_all()
+                status, headers, data = reply(request)
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any  # noqa: N815 (http.server naming)
+
+            def log_message(self, *args):  # quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = WAIT) -> dict:
+        """The first recorded request matching `predicate`, waiting up to `timeout`."""
+        with self._cond:
+            found = self._cond.wait_for(lambda: next((r for r in self.requests if predicate(r)), None), timeout)
+            assert found, f"no matching request within {timeout}s; got {[(r['method'], r['path'], r['query']) for r in self.requests]}"
+            return found
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def conn_path(endpoint: str, connection_id: str) -> str:

@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import pytest
-from botocore.auth import SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -55,11 +52,7 @@ target = "integrations/events"
 
 
 def presigned(ws_url: str, key: tuple[str, str], region: str = REGION) -> str:
-    """`ws://…` presigned by botocore for execute-api, as browser clients do it."""
-    http_url = "http" + ws_url[len("ws"):]
-    request = AWSRequest(method="GET", url=http_url)
-    SigV4QueryAuth(Credentials(*key), "execute-api", region, expires=300).add_auth(request)
-    return "ws" + request.prepare().url[len("http"):]
+    return support.presigned(ws_url, key, region)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ use crate::auth::sigv4::SignedRequest;
 use crate::auth::{ConnectAuth, ConnectRequest, Grant};
 use crate::connection::ConnectionTask;
 use crate::dispatch;
+use crate::error::{ErrorKind, IntegrationError};
 use crate::head::{parse_headers, RecordedHead};
 use crate::integrations::Invocation;
 use crate::metrics::{RefusalLabels, StageLabels};
@@ -252,15 +253,18 @@ async fn run_connect(
         stage,
         handshake: Some(handshake),
     };
-    match stage
-        .ops
-        .observe(&inv, route.integration.invoke(&inv))
-        .await
-    {
-        Ok(reply) if (200..300).contains(&reply.status) => {
-            let groups = connect_groups(reply.join_groups.as_deref())?;
-            Ok((reply.subprotocol, groups))
+    // A 2xx naming bad groups is read inside the observed call, so that it is counted and
+    // logged as the backend's failure (502), not as a connection accepted.
+    let mut groups = Vec::new();
+    let call = async {
+        let reply = route.integration.invoke(&inv).await?;
+        if (200..300).contains(&reply.status) {
+            groups = connect_groups(reply.join_groups.as_deref())?;
         }
+        Ok(reply)
+    };
+    match stage.ops.observe(&inv, call).await {
+        Ok(reply) if (200..300).contains(&reply.status) => Ok((reply.subprotocol, groups)),
         Ok(reply) => {
             tracing::debug!(status = reply.status, "$connect refused the connection");
             Err(Refused(
@@ -307,15 +311,16 @@ fn new_queue(runtime: &Runtime) -> Arc<OutboundQueue> {
     ))
 }
 
-/// The groups a `$connect` answer joins; a bad list is the backend's fault (502), told in
-/// the log.
-fn connect_groups(header: Option<&str>) -> Result<Vec<GroupName>, Refused> {
+/// The groups a `$connect` answer joins; a bad list is the backend's fault (502).
+fn connect_groups(header: Option<&str>) -> Result<Vec<GroupName>, IntegrationError> {
     let Some(header) = header else {
         return Ok(Vec::new());
     };
     let refuse = |why: String| {
-        tracing::warn!(header = JOIN_HEADER, reason = %why, "$connect answer names bad groups: the connection is refused with 502");
-        Refused(StatusCode::BAD_GATEWAY)
+        IntegrationError::backend(
+            ErrorKind::BadReply,
+            format!("the $connect answer's {JOIN_HEADER} header: {why}"),
+        )
     };
     let groups = parse_group_list(header).map_err(|e| refuse(e.to_string()))?;
     if groups.len() > MAX_GROUPS_PER_CONNECTION {
@@ -505,4 +510,32 @@ fn upgrade_required() -> HttpResponse {
         HeaderValue::from_static("13"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Side;
+
+    #[test]
+    fn a_bad_join_list_in_a_connect_answer_is_the_backends_failure() {
+        assert!(connect_groups(None).expect("no header").is_empty());
+        let groups = connect_groups(Some("a, b")).expect("valid");
+        assert_eq!(
+            groups.iter().map(GroupName::as_str).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        for bad in [
+            "a,bad name".to_owned(),
+            (0..=MAX_GROUPS_PER_CONNECTION)
+                .map(|n| format!("g{n}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        ] {
+            let e = connect_groups(Some(&bad)).expect_err(&bad);
+            assert_eq!((e.side(), e.kind()), (Side::Backend, ErrorKind::BadReply));
+            assert_eq!(e.connect_status(), StatusCode::BAD_GATEWAY);
+            assert!(e.message().contains(JOIN_HEADER), "{e}");
+        }
+    }
 }

@@ -51,12 +51,39 @@ impl HttpProxy {
     }
 }
 
-/// Every value of header `name`, comma-joined (`None` when absent).
+/// Every value of header `name`, comma-joined (`None` when absent). A value that is not
+/// visible ASCII is kept (bytes that are not UTF-8 become U+FFFD), so that a bad group name
+/// refuses the connection instead of being dropped unseen.
 fn joined(headers: &http::HeaderMap, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers
+    let values: Vec<String> = headers
         .get_all(name)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect();
     (!values.is_empty()).then(|| values.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plane::group::parse_group_list;
+    use crate::plane::JOIN_HEADER;
+    use http::HeaderValue;
+
+    #[test]
+    fn repeated_join_headers_are_joined_and_none_is_dropped() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(joined(&headers, JOIN_HEADER), None);
+        headers.append(JOIN_HEADER, HeaderValue::from_static("a,b"));
+        headers.append(JOIN_HEADER, HeaderValue::from_static("c"));
+        assert_eq!(joined(&headers, JOIN_HEADER).as_deref(), Some("a,b,c"));
+        // Latin-1 `café` (not UTF-8), as many HTTP servers write it: a bad name, not no header.
+        headers.append(
+            JOIN_HEADER,
+            HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is a valid header value"),
+        );
+        let value = joined(&headers, JOIN_HEADER).expect("present");
+        assert!(value.starts_with("a,b,c,caf"), "{value}");
+        assert!(parse_group_list(&value).is_err());
+    }
 }
