@@ -12,6 +12,14 @@ mod serve;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// jemalloc, not the system allocator: glibc's malloc kept the memory that connections coming
+/// and going had freed, so RSS grew for as long as the gateway ran; jemalloc hands free pages
+/// back after a few seconds (a background thread purges them). Measured in docs/operations.md
+/// "Memory".
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging(&cli.log_format, &cli.log_level);
