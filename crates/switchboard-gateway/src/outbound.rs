@@ -70,8 +70,7 @@ pub struct OutboundQueue {
     state: Mutex<State>,
     capacity: usize,
     max_bytes: usize,
-    /// Wakes the connection task (the one reader) when a message arrives: lock-free, unlike
-    /// a `Notify`, whose waiter list is locked on every wait (this is on every push's path).
+    /// Wakes the connection task (the one reader) when a message arrives ([`wait_for`]).
     readable: AtomicWaker,
     /// Wakes senders waiting for room.
     writable: Notify,
@@ -146,18 +145,7 @@ impl OutboundQueue {
     /// The next message; waits until one is queued. Cancel-safe. One reader at a time (the
     /// connection task): a second would take the first's wake-up.
     pub async fn pop(&self) -> Outbound {
-        std::future::poll_fn(|cx| {
-            if let Some(m) = self.try_pop() {
-                return Poll::Ready(m);
-            }
-            self.readable.register(cx.waker());
-            // A push between the first look and the registration woke nobody: look again.
-            match self.try_pop() {
-                Some(m) => Poll::Ready(m),
-                None => Poll::Pending,
-            }
-        })
-        .await
+        wait_for(&self.readable, || self.try_pop()).await
     }
 
     fn try_pop(&self) -> Option<Outbound> {
@@ -185,6 +173,21 @@ impl OutboundQueue {
         drop(state);
         self.writable.notify_waiters();
     }
+}
+
+/// Waits until `ready` gives a value, woken through `waker` (one waiter at a time). It looks,
+/// registers, then looks again, so a wake-up between the first look and the registration is
+/// not lost. Lock-free, unlike a `Notify`, whose waiter list is locked on every wait: this is
+/// on the path of every message a connection sends.
+pub(crate) async fn wait_for<T>(waker: &AtomicWaker, mut ready: impl FnMut() -> Option<T>) -> T {
+    std::future::poll_fn(|cx| {
+        if let Some(value) = ready() {
+            return Poll::Ready(value);
+        }
+        waker.register(cx.waker());
+        ready().map_or(Poll::Pending, Poll::Ready)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -4,12 +4,11 @@ use super::group::{GroupName, MAX_PAGE_BYTES};
 use super::index::Index;
 use super::op::{ConnectionSnapshot, GroupLimit, Op, Outcome, Payload, Target};
 use super::stage_op::{StageOp, StageOutcome};
-use crate::outbound::{Outbound, OutboundQueue, PushError};
+use crate::outbound::{wait_for, Outbound, OutboundQueue, PushError};
 use futures_util::task::AtomicWaker;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
-use std::task::Poll;
 use switchboard_core::context::{now_millis, ConnectionInfo, EventExtension};
 use switchboard_core::ids::AwsId;
 
@@ -34,8 +33,7 @@ pub struct ConnectionShared {
     pub last_active_at: AtomicI64,
     /// Why the gateway wants the connection closed ([`CloseCause::None`] while it does not).
     cause: AtomicU8,
-    /// Wakes the connection task when a close is requested (lock-free: the task waits on it
-    /// on every turn of its loop).
+    /// Wakes the connection task when a close is requested (it waits on every turn of its loop).
     close_waker: AtomicWaker,
 }
 
@@ -69,18 +67,7 @@ impl ConnectionShared {
 
     /// Completes once a close is requested. One waiter at a time (the connection task).
     pub async fn closing(&self) {
-        std::future::poll_fn(|cx| {
-            if self.is_closing() {
-                return Poll::Ready(());
-            }
-            self.close_waker.register(cx.waker());
-            // A request between the first look and the registration woke nobody.
-            match self.is_closing() {
-                true => Poll::Ready(()),
-                false => Poll::Pending,
-            }
-        })
-        .await
+        wait_for(&self.close_waker, || self.is_closing().then_some(())).await
     }
 
     /// Why the close was requested.
