@@ -49,7 +49,7 @@ set terminal pngcairo size 1200,900
 set output "$RESULTS/soak.png"
 set multiplot layout 3,1 title "Switchboard soak: ${SOAK_CONNECTIONS:-10000} connections, ${MINUTES} min"
 set xlabel "seconds"
-set ylabel "MB"
+set ylabel "MiB"
 plot "$RESULTS/soak.csv" using 1:(\$2/1048576) every ::1 with lines title "gateway RSS"
 set ylabel "count"
 plot "$RESULTS/soak.csv" using 1:3 every ::1 with lines title "open files", "" using 1:4 every ::1 with lines title "connections"
