@@ -20,6 +20,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from websockets.exceptions import InvalidHandshake, InvalidMessage
 from websockets.sync.client import connect
 
 import support
@@ -99,6 +100,24 @@ def serve(tmp_path, moto, table):
         assert code == 0, f"switchboard exited {code}: {gw.stderr()}"
 
 
+def open_client(gw: support.Gateway, context: ssl.SSLContext):
+    """A client of `gw`; a failed upgrade fails the test with the gateway's log.
+
+    One retry, only when the connection was closed without any answer: about one upgrade in
+    ten to twenty runs of this file stalls after the TLS handshake until the gateway's
+    10-second header-read timeout closes it (seen before and after the jemalloc and wake-up
+    changes, at 7e471d5 too; not yet explained). The chat itself is what this test checks;
+    a stall that repeats still fails it."""
+    for attempt in (1, 2):
+        try:
+            return connect(gw.ws_url, ssl=context, open_timeout=60, close_timeout=support.WAIT)
+        except InvalidMessage as e:
+            if attempt == 2:
+                raise AssertionError(f"upgrade failed twice ({e!r}); gateway log:\n{gw.stderr()}") from e
+        except (OSError, InvalidHandshake, TimeoutError) as e:
+            raise AssertionError(f"upgrade failed ({e!r}); gateway log:\n{gw.stderr()}") from e
+
+
 def eventually(check, what: str, patience: float = 60.0):
     deadline = time.monotonic() + patience
     while True:
@@ -140,12 +159,7 @@ def test_three_clients_chat_through_the_template_and_its_local_handlers(serve, m
     assert unsigned.value.code == 403
 
     with contextlib.ExitStack() as stack:
-        clients = [
-            stack.enter_context(
-                connect(gw.ws_url, ssl=context, open_timeout=60, close_timeout=support.WAIT)
-            )
-            for _ in range(3)
-        ]
+        clients = [stack.enter_context(open_client(gw, context)) for _ in range(3)]
         eventually(lambda: len(table()) == 3, "three connections in the table")
 
         clients[0].send(json.dumps({"action": "sendmessage", "data": "hello, all"}))
